@@ -1,0 +1,14 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import type { DialectColumnTypes } from '../sql/sql-dialect.js';
+import { initialMigration } from './0001-initial.js';
+
+/**
+ * Every migration, in order. Names are `NNNN_description`; Kysely runs them sorted by name.
+ * Forward-only: a released migration is never edited or removed, changes come as a new one.
+ */
+export function migrationProvider(types: DialectColumnTypes): MigrationProvider {
+  const migrations: Record<string, Migration> = {
+    '0001_initial': initialMigration(types),
+  };
+  return { getMigrations: async () => migrations };
+}

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { gatewayError } from '../../core/errors.js';
+import { DEFAULT_TENANT } from '../../model/common.js';
+import type { TenantRecord, TenantsWriter } from '../store.js';
+import type { Database } from './database.js';
+import { toTenantRecord, type TenantRow } from './row-mapping.js';
+import type { SqlDialect } from './sql-dialect.js';
+import { withStorageErrors } from './storage-errors.js';
+
+export async function findTenantRow(db: Kysely<Database>, name: string): Promise<TenantRow | undefined> {
+  return db.selectFrom('tenants').selectAll().where('name', '=', name).executeTakeFirst();
+}
+
+/** The tenant's row; throws NOT_FOUND when it does not exist. */
+export async function requireTenantRow(db: Kysely<Database>, name: string): Promise<TenantRow> {
+  const row = await findTenantRow(db, name);
+  if (!row) throw gatewayError('NOT_FOUND', `Tenant "${name}" not found`);
+  return row;
+}
+
+/** All tenants ordered by name. */
+export async function listTenantRows(db: Kysely<Database>): Promise<TenantRow[]> {
+  return db.selectFrom('tenants').selectAll().orderBy('name').execute();
+}
+
+/** Inserts a tenant unless the name is taken; returns the new row, or undefined when it existed. */
+export async function insertTenantIfAbsent(db: Kysely<Database>, name: string, displayName: string | null): Promise<TenantRow | undefined> {
+  const now = new Date().toISOString();
+  return db
+    .insertInto('tenants')
+    .values({ id: randomUUID(), name, display_name: displayName, created_at: now, updated_at: now })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * Tenant administration inside a transaction. Every successful create or delete calls `onWrite`,
+ * so the transaction bumps the config revision. The `default` tenant cannot be deleted.
+ */
+export class SqlTenantsWriter implements TenantsWriter {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialect,
+    private readonly onWrite: () => void,
+  ) {}
+
+  list(): Promise<TenantRecord[]> {
+    return this.#guard(async () => (await listTenantRows(this.db)).map((r) => toTenantRecord(r, this.dialect)));
+  }
+
+  get(name: string): Promise<TenantRecord | undefined> {
+    return this.#guard(async () => {
+      const row = await findTenantRow(this.db, name);
+      return row && toTenantRecord(row, this.dialect);
+    });
+  }
+
+  create(name: string, displayName?: string | null): Promise<TenantRecord> {
+    return this.#guard(async () => {
+      const row = await insertTenantIfAbsent(this.db, name, displayName ?? null);
+      if (!row) throw gatewayError('CONFLICT', `Tenant "${name}" already exists`);
+      this.onWrite();
+      return toTenantRecord(row, this.dialect);
+    });
+  }
+
+  delete(name: string): Promise<boolean> {
+    return this.#guard(async () => {
+      const row = await findTenantRow(this.db, name);
+      if (!row) return false;
+      if (name === DEFAULT_TENANT) throw gatewayError('CONFLICT', `Tenant "${DEFAULT_TENANT}" cannot be deleted`);
+      const owned = await this.db
+        .selectFrom('config_objects')
+        .select('id')
+        .where('tenant_id', '=', row.id)
+        .limit(1)
+        .executeTakeFirst();
+      if (owned) throw gatewayError('CONFLICT', `Tenant "${name}" still owns configuration objects; delete them first`);
+      try {
+        await this.db.deleteFrom('tenants').where('id', '=', row.id).execute();
+      } catch (err) {
+        // Tables added later reference tenants with ON DELETE RESTRICT: the same conflict.
+        if (this.dialect.isForeignKeyViolation(err)) throw gatewayError('CONFLICT', `Tenant "${name}" still owns objects`, undefined, err);
+        throw err;
+      }
+      this.onWrite();
+      return true;
+    });
+  }
+
+  #guard<T>(fn: () => Promise<T>): Promise<T> {
+    return withStorageErrors((err) => this.dialect.toStorageError(err), fn);
+  }
+}
