@@ -1,0 +1,104 @@
+/**
+ * Admin API authentication and authorisation.
+ *
+ * Clients send `Authorization: Bearer <token>`. Tokens are never stored or compared in clear: the
+ * SHA-256 (hex) of the presented token is looked up among the store's active admin tokens, and
+ * compared in constant time with the hash of the token given by PORTCULLIS_ADMIN_TOKEN, if any.
+ * Every failure is the same generic 401, whatever went wrong.
+ *
+ * Authorisation lives in {@link AdminAuth.authorize} only, so tenant-scoped roles can grow there.
+ */
+
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { gatewayError } from '../core/errors.js';
+import type { AdminRole, Store } from '../storage/store.js';
+
+/** Prefix of generated admin tokens (makes them recognisable to secret scanners). */
+export const ADMIN_TOKEN_PREFIX = 'pca_';
+
+/** Longest bearer token considered at all; longer ones are rejected without hashing. */
+const MAX_TOKEN_LENGTH = 1024;
+
+/** A new random admin token: `pca_` + 43 characters (base64url of 32 random bytes). */
+export function generateAdminToken(): string {
+  return `${ADMIN_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
+/** The SHA-256 of a token as 64 lower-case hex characters: what the store keeps. */
+export function hashAdminToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Who is calling. */
+export interface AdminPrincipal {
+  /** Token record id, or "env" for the PORTCULLIS_ADMIN_TOKEN token. */
+  readonly id: string;
+  /** Token name, for logs. */
+  readonly name: string;
+  readonly role: AdminRole;
+  /** Tenant the token is limited to; null for platform-wide tokens. */
+  readonly tenant: string | null;
+}
+
+/** What a request wants to do. */
+export interface AdminPermission {
+  readonly action: 'read' | 'write';
+  /** The tenant concerned, when the request is about one. */
+  readonly tenant?: string | undefined;
+}
+
+export interface AdminAuthOptions {
+  readonly store: Pick<Store, 'adminTokens'>;
+  /** SHA-256 hex of the token given by PORTCULLIS_ADMIN_TOKEN (see {@link hashAdminToken}). */
+  readonly envTokenHash?: string | undefined;
+  /** Clock, for token expiry. */
+  readonly now?: () => Date;
+}
+
+const ENV_PRINCIPAL: AdminPrincipal = Object.freeze({ id: 'env', name: 'PORTCULLIS_ADMIN_TOKEN', role: 'platform-admin', tenant: null });
+
+function unauthenticated() {
+  return gatewayError('UNAUTHENTICATED');
+}
+
+export class AdminAuth {
+  readonly #envHash: Buffer | undefined;
+  readonly #store: Pick<Store, 'adminTokens'>;
+  readonly #now: () => Date;
+
+  /** @throws Error when `envTokenHash` is not 64 hex characters. */
+  constructor(opts: AdminAuthOptions) {
+    this.#store = opts.store;
+    this.#now = opts.now ?? (() => new Date());
+    if (opts.envTokenHash !== undefined) {
+      if (!/^[0-9a-f]{64}$/i.test(opts.envTokenHash)) throw new Error('envTokenHash must be a SHA-256 hex digest');
+      this.#envHash = Buffer.from(opts.envTokenHash, 'hex');
+    }
+  }
+
+  /**
+   * The principal for an `Authorization` header value. Throws UNAUTHENTICATED (generic message) for a
+   * missing, malformed, unknown, revoked or expired token; STORAGE when the token store is unreachable.
+   */
+  async authenticate(authorization: string | undefined): Promise<AdminPrincipal> {
+    if (!authorization) throw unauthenticated();
+    const m = /^Bearer +([^\s]+) *$/i.exec(authorization);
+    const token = m?.[1];
+    if (!token || token.length > MAX_TOKEN_LENGTH) throw unauthenticated();
+    const hash = hashAdminToken(token);
+    if (this.#envHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.#envHash)) return ENV_PRINCIPAL;
+    const record = await this.#store.adminTokens.findActiveByHash(hash, this.#now());
+    if (!record) throw unauthenticated();
+    return { id: record.id, name: record.name, role: record.role, tenant: record.tenant };
+  }
+
+  /**
+   * Throws FORBIDDEN unless `principal` may do `permission`. For now only platform admins may use the
+   * admin API; tenant-scoped roles will be decided here.
+   */
+  authorize(principal: AdminPrincipal, permission: AdminPermission): void {
+    void permission;
+    if (principal.role === 'platform-admin') return;
+    throw gatewayError('FORBIDDEN', 'This token may not use the admin API');
+  }
+}

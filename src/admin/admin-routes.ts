@@ -1,0 +1,343 @@
+/**
+ * The admin API's endpoints: one table, read by the router (which serves exactly these) and by the
+ * OpenAPI generator (which documents exactly these, from the same zod schemas that validate them).
+ */
+
+import type { IncomingHttpHeaders } from 'node:http';
+import type { z } from 'zod';
+import { ConfigDocumentSchema } from '../config/config-document.js';
+import { SPEC_SCHEMAS, type ConfigService } from '../config/config-service.js';
+import { gatewayError } from '../core/errors.js';
+import { TenantSpecSchema } from '../model/tenant.js';
+import type { ConfigKind, Store } from '../storage/store.js';
+import type { AdminPermission, AdminPrincipal } from './admin-auth.js';
+import {
+  ApplyResultSchema,
+  CursorQuerySchema,
+  DryRunQuerySchema,
+  HealthSchema,
+  IfMatchHeaderSchema,
+  LimitQuerySchema,
+  NameParamSchema,
+  objectSchema,
+  pageSchema,
+  parseIfMatch,
+  ReadySchema,
+  replaceBodySchema,
+  TenantParamSchema,
+  TenantSchema,
+} from './admin-schemas.js';
+
+export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** A schema with the component name it is documented under. */
+export interface NamedSchema {
+  readonly name: string;
+  readonly schema: z.ZodType;
+}
+
+export interface ParamSpec {
+  readonly name: string;
+  readonly schema: z.ZodType;
+}
+
+/** Schemas of path parameters, by name (every `{param}` of a template must be here). */
+export const PATH_PARAMS: Readonly<Record<string, z.ZodType>> = { tenant: TenantParamSchema, name: NameParamSchema };
+
+export interface AdminRequest {
+  /** Path parameters, validated with {@link PATH_PARAMS}. */
+  readonly params: Readonly<Record<string, string>>;
+  /** Declared query parameters, parsed with their schemas (defaults applied). */
+  readonly query: Readonly<Record<string, unknown>>;
+  readonly headers: IncomingHttpHeaders;
+  /** The parsed JSON body, for routes that declare one. */
+  readonly body: unknown;
+  readonly principal: AdminPrincipal | undefined;
+}
+
+export interface AdminResponse {
+  readonly status: number;
+  /** Omitted for 204. */
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface AdminRoute {
+  readonly method: AdminMethod;
+  /** Template with `{param}` segments. */
+  readonly path: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly tag: string;
+  /** What the request needs; null for public endpoints (no authentication). */
+  readonly permission: ((params: Readonly<Record<string, string>>) => AdminPermission) | null;
+  readonly query?: readonly ParamSpec[];
+  /** Request headers the endpoint reads (documentation; the handler parses them). */
+  readonly headers?: readonly ParamSpec[];
+  /** JSON request body (validated by the handler's service with this schema). */
+  readonly body?: NamedSchema;
+  readonly success: { readonly status: number; readonly description: string; readonly body?: NamedSchema; readonly headers?: readonly string[] };
+  /** Error statuses the endpoint may answer with (besides 500). */
+  readonly errors: readonly number[];
+  handle(req: AdminRequest): Promise<AdminResponse>;
+}
+
+export interface AdminRoutesDeps {
+  readonly configService: ConfigService;
+  readonly store: Pick<Store, 'ping'>;
+  readonly snapshots: { readonly revision: number; readonly current: unknown };
+  /** The OpenAPI document (built from the final route table, hence lazily). */
+  readonly openapi: () => unknown;
+}
+
+export const API_PREFIX = '/admin/v1';
+
+const PAGE_QUERY: readonly ParamSpec[] = [
+  { name: 'limit', schema: LimitQuerySchema },
+  { name: 'cursor', schema: CursorQuerySchema },
+];
+
+const AUTH_ERRORS = [401, 403] as const;
+const READ_ERRORS = [400, ...AUTH_ERRORS, 404, 503] as const;
+const BODY_ERRORS = [400, ...AUTH_ERRORS, 404, 409, 413, 415, 503] as const;
+
+const KIND_PLURAL: Record<ConfigKind, string> = { service: 'services', route: 'routes' };
+const KIND_TITLE: Record<ConfigKind, string> = { service: 'Service', route: 'Route' };
+
+const read = (p: Readonly<Record<string, string>>): AdminPermission => ({ action: 'read', tenant: p.tenant });
+const write = (p: Readonly<Record<string, string>>): AdminPermission => ({ action: 'write', tenant: p.tenant });
+
+function etag(version: number): string {
+  return `"${version}"`;
+}
+
+function tenantUrl(tenant: string): string {
+  return `${API_PREFIX}/tenants/${encodeURIComponent(tenant)}`;
+}
+
+function objectRoutes(deps: AdminRoutesDeps, kind: ConfigKind): AdminRoute[] {
+  const svc = deps.configService;
+  const plural = KIND_PLURAL[kind];
+  const title = KIND_TITLE[kind];
+  const collection = `${API_PREFIX}/tenants/{tenant}/${plural}`;
+  const item = `${collection}/{name}`;
+  const objectBody: NamedSchema = { name: title, schema: objectSchema(kind) };
+  const location = (tenant: string, name: string) => `${tenantUrl(tenant)}/${plural}/${encodeURIComponent(name)}`;
+  return [
+    {
+      method: 'GET',
+      path: collection,
+      operationId: `list${title}s`,
+      summary: `List the tenant's ${plural} (by name, paginated)`,
+      tag: `${title}s`,
+      permission: read,
+      query: PAGE_QUERY,
+      success: { status: 200, description: `A page of ${plural}`, body: { name: `${title}Page`, schema: pageSchema(objectSchema(kind)) } },
+      errors: READ_ERRORS,
+      async handle(req) {
+        const page = await svc.list(req.params.tenant!, kind, { limit: req.query.limit as number, cursor: req.query.cursor as string | undefined });
+        return { status: 200, body: page };
+      },
+    },
+    {
+      method: 'POST',
+      path: collection,
+      operationId: `create${title}`,
+      summary: `Create a ${kind}`,
+      tag: `${title}s`,
+      permission: write,
+      body: { name: `${title}Input`, schema: SPEC_SCHEMAS[kind] },
+      success: { status: 201, description: `The created ${kind}`, body: objectBody, headers: ['Location', 'ETag'] },
+      errors: BODY_ERRORS,
+      async handle(req) {
+        const view = await svc.create(req.params.tenant!, kind, req.body);
+        return { status: 201, body: view, headers: { location: location(req.params.tenant!, view.name), etag: etag(view.version) } };
+      },
+    },
+    {
+      method: 'GET',
+      path: item,
+      operationId: `get${title}`,
+      summary: `Get a ${kind}`,
+      tag: `${title}s`,
+      permission: read,
+      success: { status: 200, description: `The ${kind}`, body: objectBody, headers: ['ETag'] },
+      errors: READ_ERRORS,
+      async handle(req) {
+        const view = await svc.get(req.params.tenant!, kind, req.params.name!);
+        return { status: 200, body: view, headers: { etag: etag(view.version) } };
+      },
+    },
+    {
+      method: 'PUT',
+      path: item,
+      operationId: `replace${title}`,
+      summary: `Replace a ${kind}'s spec ("<redacted>" secret values keep the stored ones)`,
+      tag: `${title}s`,
+      permission: write,
+      headers: [{ name: 'If-Match', schema: IfMatchHeaderSchema }],
+      body: { name: `${title}ReplaceInput`, schema: replaceBodySchema(kind) },
+      success: { status: 200, description: `The ${kind} after the change`, body: objectBody, headers: ['ETag'] },
+      errors: BODY_ERRORS,
+      async handle(req) {
+        const ifMatch = req.headers['if-match'];
+        const expectedVersion = parseIfMatch(Array.isArray(ifMatch) ? ifMatch[0] : ifMatch);
+        const view = await svc.replace(req.params.tenant!, kind, req.params.name!, req.body, { expectedVersion });
+        return { status: 200, body: view, headers: { etag: etag(view.version) } };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: item,
+      operationId: `delete${title}`,
+      summary: kind === 'service' ? 'Delete a service (refused while routes use it)' : 'Delete a route',
+      tag: `${title}s`,
+      permission: write,
+      success: { status: 204, description: 'Deleted' },
+      errors: [...READ_ERRORS, 409],
+      async handle(req) {
+        await svc.delete(req.params.tenant!, kind, req.params.name!);
+        return { status: 204 };
+      },
+    },
+  ];
+}
+
+/** Every admin endpoint. */
+export function adminRoutes(deps: AdminRoutesDeps): AdminRoute[] {
+  const svc = deps.configService;
+  const tenantBody: NamedSchema = { name: 'Tenant', schema: TenantSchema };
+  return [
+    {
+      method: 'GET',
+      path: '/healthz',
+      operationId: 'health',
+      summary: 'Liveness: the admin server answers',
+      tag: 'Health',
+      permission: null,
+      success: { status: 200, description: 'Alive', body: { name: 'Health', schema: HealthSchema } },
+      errors: [],
+      async handle() {
+        return { status: 200, body: { status: 'ok' } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/readyz',
+      operationId: 'ready',
+      summary: 'Readiness: a config snapshot is loaded and storage answers',
+      tag: 'Health',
+      permission: null,
+      success: { status: 200, description: 'Ready', body: { name: 'Ready', schema: ReadySchema } },
+      errors: [503],
+      async handle() {
+        if (deps.snapshots.current === undefined) throw gatewayError('NOT_READY', 'No configuration snapshot is loaded yet');
+        try {
+          await deps.store.ping();
+        } catch {
+          throw gatewayError('NOT_READY', 'Storage is not reachable');
+        }
+        return { status: 200, body: { status: 'ready', revision: deps.snapshots.revision } };
+      },
+    },
+    {
+      method: 'GET',
+      path: `${API_PREFIX}/openapi.json`,
+      operationId: 'openapi',
+      summary: 'This API, as an OpenAPI 3.1 document',
+      tag: 'Meta',
+      permission: null,
+      success: { status: 200, description: 'The OpenAPI document' },
+      errors: [],
+      async handle() {
+        return { status: 200, body: deps.openapi() };
+      },
+    },
+    {
+      method: 'GET',
+      path: `${API_PREFIX}/tenants`,
+      operationId: 'listTenants',
+      summary: 'List tenants (by name, paginated)',
+      tag: 'Tenants',
+      permission: () => ({ action: 'read' }),
+      query: PAGE_QUERY,
+      success: { status: 200, description: 'A page of tenants', body: { name: 'TenantPage', schema: pageSchema(TenantSchema) } },
+      errors: [400, ...AUTH_ERRORS, 503],
+      async handle(req) {
+        return { status: 200, body: await svc.listTenants({ limit: req.query.limit as number, cursor: req.query.cursor as string | undefined }) };
+      },
+    },
+    {
+      method: 'POST',
+      path: `${API_PREFIX}/tenants`,
+      operationId: 'createTenant',
+      summary: 'Create a tenant',
+      tag: 'Tenants',
+      permission: () => ({ action: 'write' }),
+      body: { name: 'TenantInput', schema: TenantSpecSchema },
+      success: { status: 201, description: 'The created tenant', body: tenantBody, headers: ['Location'] },
+      errors: [400, ...AUTH_ERRORS, 409, 413, 415, 503],
+      async handle(req) {
+        const t = await svc.createTenant(req.body);
+        return { status: 201, body: t, headers: { location: tenantUrl(t.name) } };
+      },
+    },
+    {
+      method: 'GET',
+      path: `${API_PREFIX}/tenants/{tenant}`,
+      operationId: 'getTenant',
+      summary: 'Get a tenant',
+      tag: 'Tenants',
+      permission: read,
+      success: { status: 200, description: 'The tenant', body: tenantBody },
+      errors: READ_ERRORS,
+      async handle(req) {
+        return { status: 200, body: await svc.getTenant(req.params.tenant!) };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: `${API_PREFIX}/tenants/{tenant}`,
+      operationId: 'deleteTenant',
+      summary: 'Delete a tenant (refused while it owns objects, and for "default")',
+      tag: 'Tenants',
+      permission: write,
+      success: { status: 204, description: 'Deleted' },
+      errors: [...READ_ERRORS, 409],
+      async handle(req) {
+        await svc.deleteTenant(req.params.tenant!);
+        return { status: 204 };
+      },
+    },
+    ...objectRoutes(deps, 'service'),
+    ...objectRoutes(deps, 'route'),
+    {
+      method: 'GET',
+      path: `${API_PREFIX}/tenants/{tenant}/config`,
+      operationId: 'exportConfig',
+      summary: "The tenant's services and routes as a declarative document (secrets redacted)",
+      tag: 'Declarative',
+      permission: read,
+      success: { status: 200, description: 'The document; applying it back changes nothing', body: { name: 'ConfigDocument', schema: ConfigDocumentSchema } },
+      errors: READ_ERRORS,
+      async handle(req) {
+        return { status: 200, body: await svc.exportDocument(req.params.tenant!) };
+      },
+    },
+    {
+      method: 'POST',
+      path: `${API_PREFIX}/tenants/{tenant}/config`,
+      operationId: 'applyConfig',
+      summary: "Make the tenant's services and routes exactly what the document says (one transaction; creates the tenant if missing)",
+      tag: 'Declarative',
+      permission: write,
+      query: [{ name: 'dryRun', schema: DryRunQuerySchema }],
+      body: { name: 'ConfigDocumentInput', schema: ConfigDocumentSchema },
+      success: { status: 200, description: 'The changes (applied unless dryRun)', body: { name: 'ApplyResult', schema: ApplyResultSchema } },
+      errors: [400, ...AUTH_ERRORS, 409, 413, 415, 503],
+      async handle(req) {
+        return { status: 200, body: await svc.applyDocument(req.params.tenant!, req.body, { dryRun: req.query.dryRun as boolean }) };
+      },
+    },
+  ];
+}

@@ -1,0 +1,188 @@
+/**
+ * The `portcullis` command. Exit codes: 0 success, 1 failure (bad config, unreachable admin API…),
+ * 2 usage error.
+ */
+
+import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { GatewayError } from '../core/errors.js';
+import { VERSION } from '../version.js';
+import { AdminClient } from './admin-client.js';
+import { runApply } from './commands/apply.js';
+import { runExport } from './commands/export.js';
+import { runStart } from './commands/start.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const ADMIN_OPTIONS: Options = {
+  'admin-url': { type: 'string' },
+  token: { type: 'string' },
+  cacert: { type: 'string' },
+  'data-dir': { type: 'string' },
+  tenant: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+const ADMIN_HELP = `Connection options:
+  --admin-url URL   Admin API base URL (env PORTCULLIS_ADMIN_URL; default https://127.0.0.1:9443)
+  --token TOKEN     Admin token (env PORTCULLIS_ADMIN_TOKEN; prefer the env var: flags show in ps)
+  --cacert FILE     CA certificate to trust (env PORTCULLIS_CA_FILE; default <data-dir>/ca.pem)
+  --data-dir DIR    Data directory (env PORTCULLIS_DATA_DIR; default ./.portcullis)
+  --tenant NAME     Tenant (default: the file's "tenant", else "default")`;
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: Options;
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
+}
+
+function adminClient(values: Record<string, string | boolean | undefined>): AdminClient {
+  const env = process.env;
+  const dataDir = resolve((values['data-dir'] as string | undefined) ?? env.PORTCULLIS_DATA_DIR ?? '.portcullis');
+  const token = (values.token as string | undefined) ?? env.PORTCULLIS_ADMIN_TOKEN;
+  if (!token) throw new UsageError('an admin token is required: set PORTCULLIS_ADMIN_TOKEN or pass --token');
+  return new AdminClient({
+    adminUrl: (values['admin-url'] as string | undefined) ?? env.PORTCULLIS_ADMIN_URL ?? 'https://127.0.0.1:9443',
+    token,
+    caFile: (values.cacert as string | undefined) ?? env.PORTCULLIS_CA_FILE ?? resolve(dataDir, 'ca.pem'),
+  });
+}
+
+class UsageError extends Error {}
+
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+
+const COMMANDS: Record<string, Command> = {
+  start: {
+    summary: 'Run the gateway',
+    usage: `Usage: portcullis start [options]
+
+Runs the gateway in the foreground. With no options it needs no config file: it creates ./.portcullis
+with a SQLite database, a development CA and a server certificate, and listens on
+HTTPS :8443 (data plane), HTTP :8080 (redirects to HTTPS) and HTTPS 127.0.0.1:9443 (admin API).
+
+Options (each also settable by env or in the settings file):
+  --config FILE          Settings file, YAML (env PORTCULLIS_CONFIG)
+  --data-dir DIR         Data directory (env PORTCULLIS_DATA_DIR; default ./.portcullis)
+  --database-url URL     postgres://… for PostgreSQL (env PORTCULLIS_DATABASE_URL; default SQLite)
+  --https-port N         Data-plane HTTPS port (env PORTCULLIS_HTTPS_PORT; default 8443)
+  --http-port N          Plain HTTP redirect port (env PORTCULLIS_HTTP_PORT; default 8080)
+  --admin-port N         Admin API port (env PORTCULLIS_ADMIN_PORT; default 9443)
+  --host ADDR            Data-plane bind address (env PORTCULLIS_HOST; default 0.0.0.0)
+  --admin-host ADDR      Admin bind address (env PORTCULLIS_ADMIN_HOST; default 127.0.0.1)
+  --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (env PORTCULLIS_LOG_LEVEL)
+
+Environment only:
+  PORTCULLIS_ADMIN_TOKEN   Admin token to accept (otherwise one is generated and printed once)
+  PORTCULLIS_MASTER_KEY    32-byte key (base64 or hex) encrypting secrets at rest
+                           (otherwise generated into <data-dir>/master.key, mode 0600)`,
+    options: {
+      config: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'database-url': { type: 'string' },
+      'https-port': { type: 'string' },
+      'http-port': { type: 'string' },
+      'admin-port': { type: 'string' },
+      host: { type: 'string' },
+      'admin-host': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    run: (values) => runStart(values),
+  },
+  apply: {
+    summary: 'Apply a declarative config file (services and routes) to a running gateway',
+    usage: `Usage: portcullis apply -f gateway.yaml [--dry-run] [options]
+
+Makes the tenant's services and routes exactly what the file says: creates, updates and deletes
+(objects absent from the file are removed). Prints the diff. Idempotent: applying the same file again
+prints "No changes.". The whole file applies in one transaction, or nothing does.
+
+  -f, --file FILE   The YAML (or JSON) file
+  --dry-run         Print the diff without applying
+
+${ADMIN_HELP}`,
+    options: { ...ADMIN_OPTIONS, file: { type: 'string', short: 'f' }, 'dry-run': { type: 'boolean' } },
+    run: async (values) => {
+      if (typeof values.file !== 'string') throw new UsageError('apply needs -f FILE');
+      return runApply({ file: values.file, dryRun: values['dry-run'] === true, tenant: values.tenant as string | undefined, client: adminClient(values), out });
+    },
+  },
+  export: {
+    summary: "Print a tenant's services and routes as a declarative file",
+    usage: `Usage: portcullis export [--format yaml|json] [options]
+
+Prints the tenant's current services and routes in the format 'apply' reads (secrets redacted), so
+that 'portcullis export > gateway.yaml && portcullis apply -f gateway.yaml' changes nothing.
+
+  --format yaml|json   Output format (default yaml)
+
+${ADMIN_HELP}`,
+    options: { ...ADMIN_OPTIONS, format: { type: 'string' } },
+    run: async (values) => {
+      const format = (values.format as string | undefined) ?? 'yaml';
+      if (format !== 'yaml' && format !== 'json') throw new UsageError('--format must be yaml or json');
+      return runExport({ tenant: (values.tenant as string | undefined) ?? 'default', format, client: adminClient(values), out });
+    },
+  },
+  version: {
+    summary: 'Print the version',
+    usage: 'Usage: portcullis version',
+    options: { help: { type: 'boolean', short: 'h' } },
+    run: async () => {
+      out(`portcullis ${VERSION} (node ${process.version})`);
+      return 0;
+    },
+  },
+};
+
+function mainHelp(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)}${c.summary}`);
+  return `Portcullis ${VERSION}: a zero-trust gateway for REST APIs and LLM providers.
+
+Usage: portcullis <command> [options]
+
+Commands:
+${lines.join('\n')}
+
+Run 'portcullis <command> --help' for a command's options.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    out(mainHelp());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') return COMMANDS.version!.run({}, []);
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`portcullis: unknown command "${name}"\n\n${mainHelp()}\n`);
+    return 2;
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: rest, options: command.options, allowPositionals: false, strict: true });
+    if (values.help) {
+      out(command.usage);
+      return 0;
+    }
+    return await command.run(values as Record<string, string | boolean | undefined>, positionals);
+  } catch (err) {
+    if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`portcullis ${name}: ${(err as Error).message}\n\n${command.usage}\n`);
+      return 2;
+    }
+    process.stderr.write(`portcullis ${name}: ${describeError(err)}\n`);
+    return 1;
+  }
+}
+
+/** One readable paragraph for an error, with field details; never a stack for expected errors. */
+export function describeError(err: unknown): string {
+  if (err instanceof GatewayError) {
+    const details = (err.details ?? []).map((d) => `\n  - ${d.path}${d.line ? ` (line ${d.line}, column ${d.column})` : ''}: ${d.message}`);
+    return `${err.message}${details.join('')}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

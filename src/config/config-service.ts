@@ -1,0 +1,506 @@
+/**
+ * The one write path for configuration, used by the admin API and by declarative apply.
+ *
+ * Every write: validates its input with the model schema (VALIDATION with field paths), seals secret
+ * values (an incoming "<redacted>" keeps the stored value), applies its writes in ONE store
+ * transaction, re-reads the whole candidate configuration through that transaction and plans it
+ * (`planSnapshot`: dangling references, unknown plugins, plugin config, conflicting routes). Any error
+ * rolls everything back. After a commit, `onCommitted` lets the gateway reload its snapshot.
+ *
+ * Reads return specs in canonical form (defaults filled) with secret values replaced by "<redacted>";
+ * neither sealed nor clear secret values ever leave this service.
+ */
+
+import type { z } from 'zod';
+import { Errors, GatewayError, gatewayError, type ErrorDetail } from '../core/errors.js';
+import { NameSchema } from '../model/common.js';
+import { RouteSpecSchema, type RouteSpec } from '../model/route.js';
+import { REDACTED, ServiceSpecSchema, type ServiceSpec } from '../model/service.js';
+import { TenantSpecSchema } from '../model/tenant.js';
+import type { PluginRegistry } from '../pipeline/plugin.js';
+import { planSnapshot } from '../snapshot/plan.js';
+import { CONFIG_KINDS, type ConfigDump, type ConfigKind, type ConfigRecord, type StoreTx, type Store, type TenantRecord, type TenantScopeReader } from '../storage/store.js';
+import { diffKind, jsonEqual, type ConfigChange } from './config-diff.js';
+import { buildDocument, ConfigDocumentSchema, documentObjects, type ConfigDocument, type PlacedSpec } from './config-document.js';
+import { SECRET_MAPS, secretAad } from './secret-fields.js';
+
+/** Seals and opens secret values (the secret box). */
+export interface SecretSealer {
+  seal(plain: string, aad: string): string;
+  open(sealed: string, aad: string): string;
+}
+
+export interface ConfigServiceDeps {
+  store: Store;
+  plugins: PluginRegistry;
+  secrets: SecretSealer;
+  /** Called after every committed change (the gateway reloads its snapshot). Errors are ignored: the change is committed. */
+  onCommitted: () => Promise<void>;
+}
+
+/** The schema validating each kind's spec. */
+export const SPEC_SCHEMAS = { service: ServiceSpecSchema, route: RouteSpecSchema } as const satisfies Record<ConfigKind, z.ZodType>;
+
+export type SpecOf<K extends ConfigKind> = z.output<(typeof SPEC_SCHEMAS)[K]>;
+
+export const DEFAULT_PAGE_LIMIT = 100;
+export const MAX_PAGE_LIMIT = 1000;
+/** Longest sealed value the model accepts for a header value. */
+const MAX_SEALED_LENGTH = 8192;
+
+/** A config object as clients see it. */
+export interface ConfigObjectView<S = Record<string, unknown>> {
+  name: string;
+  /** Canonical spec, secrets redacted. */
+  spec: S;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface TenantView {
+  name: string;
+  displayName: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PageParams {
+  /** 1..1000, default 100. */
+  limit?: number | undefined;
+  /** `next` of a previous page. */
+  cursor?: string | undefined;
+}
+
+export interface PageResult<T> {
+  items: T[];
+  /** Present when more items may follow; pass it back as `cursor`. */
+  next?: string;
+}
+
+export interface ApplyResult {
+  /** False for a dry run. */
+  applied: boolean;
+  changes: ConfigChange[];
+  /** The config revision after the apply (unchanged for a dry run or an apply without changes). */
+  revision: number;
+}
+
+/** Thrown inside the transaction to roll back a dry run. */
+class DryRunRollback extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// Validation helpers
+
+type PathSegment = string | number;
+
+function joinPath(path: readonly PropertyKey[]): string {
+  return path.map(String).join('.');
+}
+
+function validationError(what: string, details: ErrorDetail[]): GatewayError {
+  const first = details[0];
+  const summary = first ? `: ${first.path ? `${first.path}: ` : ''}${first.message}` : '';
+  return gatewayError('VALIDATION', `Invalid ${what}${summary}`, details);
+}
+
+/** Parses `input` with `schema`; throws VALIDATION whose details carry field paths (prefixed by `prefix`). */
+function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string, prefix: readonly PathSegment[] = []): z.output<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  throw validationError(
+    what,
+    r.error.issues.map((i) => ({ path: joinPath([...prefix, ...i.path]), message: i.message })),
+  );
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function getAt(obj: unknown, path: readonly string[]): unknown {
+  let cur = obj;
+  for (const k of path) {
+    if (!isRecord(cur)) return undefined;
+    cur = cur[k];
+  }
+  return cur;
+}
+
+function setAt(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let cur = obj;
+  for (const k of path.slice(0, -1)) {
+    const next = cur[k];
+    if (!isRecord(next)) return;
+    cur = next;
+  }
+  cur[path[path.length - 1]!] = value;
+}
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cursors: opaque to clients, the last name of the previous page underneath.
+
+export function encodeCursor(name: string): string {
+  return Buffer.from(name, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): string {
+  const name = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (encodeCursor(name) !== cursor || !NameSchema.safeParse(name).success) {
+    throw gatewayError('VALIDATION', 'Invalid cursor: pass the "next" value of a previous page', [{ path: 'cursor', message: 'is not a cursor returned by this API' }]);
+  }
+  return name;
+}
+
+function pageRequest(page: PageParams): { limit: number; after: string | undefined } {
+  const limit = page.limit ?? DEFAULT_PAGE_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+    throw gatewayError('VALIDATION', `Invalid limit: must be an integer from 1 to ${MAX_PAGE_LIMIT}`, [{ path: 'limit', message: `must be an integer from 1 to ${MAX_PAGE_LIMIT}` }]);
+  }
+  return { limit, after: page.cursor === undefined ? undefined : decodeCursor(page.cursor) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plan errors: the planner names objects `services.<tenant>/<name>…`; callers want paths relative to
+// what they sent (the request body, or the document).
+
+interface PathRewrite {
+  from: string;
+  to: string;
+}
+
+function rewritePath(path: string, rewrites: readonly PathRewrite[]): string {
+  for (const { from, to } of rewrites) {
+    if (path === from) return to || path;
+    if (path.startsWith(`${from}.`)) return to ? `${to}${path.slice(from.length)}` : path.slice(from.length + 1);
+  }
+  return path;
+}
+
+function remapPlanError(err: unknown, rewrites: readonly PathRewrite[]): unknown {
+  if (!(err instanceof GatewayError)) return err;
+  const definition = err.code === Errors.VALIDATION.code ? Errors.VALIDATION : err.code === Errors.CONFLICT.code ? Errors.CONFLICT : undefined;
+  if (!definition) return err;
+  const details = err.details?.map((d) => ({ ...d, path: rewritePath(d.path, rewrites) }));
+  const first = details?.[0];
+  const message = definition === Errors.VALIDATION && first ? `Configuration is invalid: ${first.path}: ${first.message}` : err.message;
+  return new GatewayError(definition, message, details, { cause: err });
+}
+
+function objectPrefix(kind: ConfigKind, tenant: string, name: string): string {
+  return `${kind}s.${tenant}/${name}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function tenantView(t: TenantRecord): TenantView {
+  return { name: t.name, displayName: t.displayName, createdAt: t.createdAt, updatedAt: t.updatedAt };
+}
+
+function notFound(kind: ConfigKind, name: string, tenant: string): GatewayError {
+  return gatewayError('NOT_FOUND', `${kind} "${name}" not found in tenant "${tenant}"`);
+}
+
+export class ConfigService {
+  constructor(private readonly deps: ConfigServiceDeps) {}
+
+  // --- tenants ---------------------------------------------------------------------------------
+
+  async listTenants(page: PageParams = {}): Promise<PageResult<TenantView>> {
+    const { limit, after } = pageRequest(page);
+    const all = await this.deps.store.listTenants();
+    const rest = after === undefined ? all : all.filter((t) => t.name > after);
+    const items = rest.slice(0, limit).map(tenantView);
+    return rest.length > limit ? { items, next: encodeCursor(items[items.length - 1]!.name) } : { items };
+  }
+
+  async getTenant(name: string): Promise<TenantView> {
+    const tenants = await this.deps.store.listTenants();
+    const t = tenants.find((x) => x.name === name);
+    if (!t) throw gatewayError('NOT_FOUND', `Tenant "${name}" not found`);
+    return tenantView(t);
+  }
+
+  async createTenant(input: unknown): Promise<TenantView> {
+    const spec = parseInput(TenantSpecSchema, input, 'tenant');
+    const rec = await this.deps.store.transaction((tx) => tx.tenants.create(spec.name, spec.displayName ?? null));
+    await this.notify();
+    return tenantView(rec);
+  }
+
+  /** Throws NOT_FOUND when absent, CONFLICT while the tenant owns objects (and always for "default"). */
+  async deleteTenant(name: string): Promise<void> {
+    const deleted = await this.deps.store.transaction((tx) => tx.tenants.delete(name));
+    if (!deleted) throw gatewayError('NOT_FOUND', `Tenant "${name}" not found`);
+    await this.notify();
+  }
+
+  // --- objects ---------------------------------------------------------------------------------
+
+  async list<K extends ConfigKind>(tenant: string, kind: K, page: PageParams = {}): Promise<PageResult<ConfigObjectView<SpecOf<K>>>> {
+    const { limit, after } = pageRequest(page);
+    const scope = await this.deps.store.tenant(tenant);
+    const result = await scope.list(kind, { limit, after });
+    const items = result.items.map((r) => this.view(kind, r));
+    return result.next === undefined ? { items } : { items, next: encodeCursor(result.next) };
+  }
+
+  async get<K extends ConfigKind>(tenant: string, kind: K, name: string): Promise<ConfigObjectView<SpecOf<K>>> {
+    const scope = await this.deps.store.tenant(tenant);
+    const rec = await scope.get(kind, name);
+    if (!rec) throw notFound(kind, name, tenant);
+    return this.view(kind, rec);
+  }
+
+  /** Throws CONFLICT when the name exists, VALIDATION for a bad spec or a config that would not plan. */
+  async create<K extends ConfigKind>(tenant: string, kind: K, input: unknown): Promise<ConfigObjectView<SpecOf<K>>> {
+    const spec = parseInput(SPEC_SCHEMAS[kind], input, kind) as Record<string, unknown> & { name: string };
+    const rec = await this.deps.store.transaction(async (tx) => {
+      const scope = await tx.tenant(tenant);
+      if (await scope.get(kind, spec.name)) throw gatewayError('CONFLICT', `${kind} "${spec.name}" already exists in tenant "${tenant}"`, [{ path: 'name', message: 'already exists' }]);
+      const stored = this.sealSecrets(kind, tenant, spec, undefined, []);
+      const created = await scope.create(kind, spec.name, stored);
+      await this.validateCandidate(tx, [{ from: objectPrefix(kind, tenant, spec.name), to: '' }]);
+      return created;
+    });
+    await this.notify();
+    return this.view(kind, rec);
+  }
+
+  /**
+   * Replaces an object's spec (PUT). The body's `name` may be omitted; when given it must equal `name`.
+   * With `expectedVersion`, throws CONFLICT unless the stored version matches. Sending back the spec
+   * as read (secrets "<redacted>") changes nothing and keeps the version.
+   */
+  async replace<K extends ConfigKind>(
+    tenant: string,
+    kind: K,
+    name: string,
+    input: unknown,
+    opts: { expectedVersion?: number | undefined } = {},
+  ): Promise<ConfigObjectView<SpecOf<K>>> {
+    const body = isRecord(input) && input.name === undefined ? { ...input, name } : input;
+    const spec = parseInput(SPEC_SCHEMAS[kind], body, kind) as Record<string, unknown> & { name: string };
+    if (spec.name !== name) {
+      throw validationError(kind, [{ path: 'name', message: `must be "${name}" (the name in the URL); objects cannot be renamed` }]);
+    }
+    const { rec, changed } = await this.deps.store.transaction(async (tx) => {
+      const scope = await tx.tenant(tenant);
+      const existing = await scope.get(kind, name);
+      if (!existing) throw notFound(kind, name, tenant);
+      if (opts.expectedVersion !== undefined && existing.version !== opts.expectedVersion) {
+        throw gatewayError('CONFLICT', `${kind} "${name}" is at version ${existing.version}, not ${opts.expectedVersion}`);
+      }
+      const stored = this.sealSecrets(kind, tenant, spec, existing.spec, []);
+      if (jsonEqual(stored, existing.spec)) return { rec: existing, changed: false };
+      const updated = await scope.update(kind, name, stored, existing.version);
+      await this.validateCandidate(tx, [{ from: objectPrefix(kind, tenant, name), to: '' }]);
+      return { rec: updated, changed: true };
+    });
+    if (changed) await this.notify();
+    return this.view(kind, rec);
+  }
+
+  /** Throws NOT_FOUND when absent; CONFLICT when deleting a service that routes still use. */
+  async delete(tenant: string, kind: ConfigKind, name: string): Promise<void> {
+    await this.deps.store.transaction(async (tx) => {
+      const scope = await tx.tenant(tenant);
+      if (!(await scope.get(kind, name))) throw notFound(kind, name, tenant);
+      if (kind === 'service') {
+        const users = (await scope.listAll('route')).filter((r) => r.spec.service === name);
+        if (users.length > 0) {
+          const names = users.map((r) => `"${r.name}"`).join(', ');
+          throw gatewayError(
+            'CONFLICT',
+            `service "${name}" is still used by route${users.length > 1 ? 's' : ''} ${names}; delete those routes or point them at another service first`,
+            users.map((r) => ({ path: `routes.${r.name}.service`, message: `refers to service "${name}"` })),
+          );
+        }
+      }
+      await scope.delete(kind, name);
+      await this.validateCandidate(tx, []);
+    });
+    await this.notify();
+  }
+
+  // --- declarative -----------------------------------------------------------------------------
+
+  /** The tenant's configuration as a document (canonical, secrets redacted). Throws NOT_FOUND for an unknown tenant. */
+  async exportDocument(tenant: string): Promise<ConfigDocument> {
+    // One transaction for a consistent read of both kinds (it writes nothing, so no revision bump).
+    const { services, routes } = await this.deps.store.transaction(async (tx) => {
+      const scope = await tx.tenant(tenant);
+      return { services: await scope.listAll('service'), routes: await scope.listAll('route') };
+    });
+    return buildDocument(
+      tenant,
+      services.map((r) => this.view('service', r).spec),
+      routes.map((r) => this.view('route', r).spec),
+    );
+  }
+
+  /**
+   * Makes the tenant's services and routes exactly what `input` (a document) says, in one transaction:
+   * creates, updates and deletes (objects absent from the document are removed). Creates the tenant
+   * when it does not exist. With `dryRun`, validates everything and reports the changes, then rolls
+   * back. Error paths point into the document (`services.0.routes.1.service`).
+   */
+  async applyDocument(tenant: string, input: unknown, opts: { dryRun: boolean }): Promise<ApplyResult> {
+    parseInput(NameSchema, tenant, 'tenant', ['tenant']);
+    const doc = parseInput(ConfigDocumentSchema, input, 'document');
+    if (doc.tenant !== undefined && doc.tenant !== tenant) {
+      throw validationError('document', [{ path: 'tenant', message: `is "${doc.tenant}" but the document was sent to tenant "${tenant}"` }]);
+    }
+    const desired = documentObjects(doc);
+    const changes: ConfigChange[] = [];
+    try {
+      await this.deps.store.transaction(async (tx) => {
+        if (!(await tx.tenants.get(tenant))) {
+          await tx.tenants.create(tenant);
+          changes.push({ action: 'create', kind: 'tenant', name: tenant });
+        }
+        const scope = await tx.tenant(tenant);
+        const current = {
+          service: new Map((await scope.listAll('service')).map((r) => [r.name, r] as const)),
+          route: new Map((await scope.listAll('route')).map((r) => [r.name, r] as const)),
+        };
+        const details: ErrorDetail[] = [];
+        const seal = <S extends ServiceSpec | RouteSpec>(kind: ConfigKind, placed: PlacedSpec<S>) =>
+          [placed.spec.name, this.sealSecrets(kind, tenant, placed.spec as unknown as Record<string, unknown>, current[kind].get(placed.spec.name)?.spec, placed.path, details)] as const;
+        const wanted = {
+          service: new Map(desired.services.map((p) => seal('service', p))),
+          route: new Map(desired.routes.map((p) => seal('route', p))),
+        };
+        if (details.length > 0) throw validationError('document', details);
+
+        const specsOf = (m: Map<string, ConfigRecord>) => new Map([...m].map(([n, r]) => [n, r.spec] as const));
+        const kindChanges = CONFIG_KINDS.flatMap((kind) => diffKind(kind, specsOf(current[kind]), wanted[kind]));
+        changes.push(...kindChanges);
+        for (const c of kindChanges) {
+          const kind = c.kind as ConfigKind;
+          if (c.action === 'create') await scope.create(kind, c.name, wanted[kind].get(c.name)!);
+          else if (c.action === 'update') await scope.update(kind, c.name, wanted[kind].get(c.name)!, current[kind].get(c.name)!.version);
+          else await scope.delete(kind, c.name);
+        }
+        if (kindChanges.length > 0) {
+          const rewrites: PathRewrite[] = [
+            ...desired.services.map((p) => ({ from: objectPrefix('service', tenant, p.spec.name), to: joinPath(p.path) })),
+            ...desired.routes.map((p) => ({ from: objectPrefix('route', tenant, p.spec.name), to: joinPath(p.path) })),
+          ];
+          await this.validateCandidate(tx, rewrites);
+        }
+        if (opts.dryRun) throw new DryRunRollback();
+      });
+    } catch (err) {
+      if (!(err instanceof DryRunRollback)) throw err;
+    }
+    if (!opts.dryRun && changes.length > 0) await this.notify();
+    return { applied: !opts.dryRun, changes, revision: await this.deps.store.revision() };
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  /** A record as clients see it: canonical spec (schema defaults filled), secrets redacted. */
+  private view<K extends ConfigKind>(kind: K, rec: ConfigRecord): ConfigObjectView<SpecOf<K>> {
+    const redacted = clone(rec.spec);
+    for (const mapPath of SECRET_MAPS[kind]) {
+      const map = getAt(redacted, mapPath);
+      if (isRecord(map)) setAt(redacted, mapPath, Object.fromEntries(Object.keys(map).map((k) => [k, REDACTED])));
+    }
+    const canonical = SPEC_SCHEMAS[kind].safeParse(redacted);
+    const spec = (canonical.success ? canonical.data : redacted) as SpecOf<K>;
+    return { name: rec.name, spec, version: rec.version, createdAt: rec.createdAt, updatedAt: rec.updatedAt };
+  }
+
+  /**
+   * Returns the spec to store: every secret-map value sealed with its AAD. "<redacted>" keeps the
+   * stored sealed value; a clear value equal to the stored one keeps the stored sealed value too (so
+   * re-applying a file does not count as a change). Problems go to `details` when given (the caller
+   * throws once for all of them), else throw VALIDATION at once. `at` prefixes error paths.
+   */
+  private sealSecrets(
+    kind: ConfigKind,
+    tenant: string,
+    spec: Record<string, unknown>,
+    existing: Record<string, unknown> | undefined,
+    at: readonly PathSegment[],
+    details?: ErrorDetail[],
+  ): Record<string, unknown> {
+    const out = clone(spec);
+    const problems: ErrorDetail[] = details ?? [];
+    const before = problems.length;
+    const name = String(spec.name);
+    for (const mapPath of SECRET_MAPS[kind]) {
+      const map = getAt(out, mapPath);
+      if (!isRecord(map)) continue;
+      const stored = getAt(existing, mapPath);
+      const sealedMap: Record<string, string> = {};
+      for (const [key, value] of Object.entries(map)) {
+        const field = [...mapPath, key].join('.');
+        const path = joinPath([...at, ...mapPath, key]);
+        const aad = secretAad(kind, tenant, name, field);
+        const previous = isRecord(stored) && typeof stored[key] === 'string' ? (stored[key] as string) : undefined;
+        if (value === REDACTED) {
+          if (previous === undefined) problems.push({ path, message: `is "${REDACTED}" but no value is stored for it; send the actual value` });
+          else sealedMap[key] = previous;
+          continue;
+        }
+        const plain = String(value);
+        if (previous !== undefined && this.tryOpen(previous, aad) === plain) {
+          sealedMap[key] = previous;
+          continue;
+        }
+        const sealed = this.deps.secrets.seal(plain, aad);
+        if (sealed.length > MAX_SEALED_LENGTH) problems.push({ path, message: 'is too long to store encrypted; use at most about 6000 characters' });
+        else sealedMap[key] = sealed;
+      }
+      setAt(out, mapPath, sealedMap);
+    }
+    if (!details && problems.length > before) throw validationError(kind, problems);
+    return out;
+  }
+
+  private tryOpen(sealed: string, aad: string): string | undefined {
+    try {
+      return this.deps.secrets.open(sealed, aad);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Re-reads the whole configuration through the transaction (including its own uncommitted writes)
+   * and plans it. Throws (rolling the transaction back) when the result would not load.
+   */
+  private async validateCandidate(tx: StoreTx, rewrites: readonly PathRewrite[]): Promise<void> {
+    const dump = await candidateDump(tx);
+    try {
+      planSnapshot(dump, this.deps.plugins);
+    } catch (err) {
+      throw remapPlanError(err, rewrites);
+    }
+  }
+
+  private async notify(): Promise<void> {
+    try {
+      await this.deps.onCommitted();
+    } catch {
+      // The change is committed; the snapshot manager's revision polling picks it up and logs failures.
+    }
+  }
+}
+
+/** Every tenant and object as the transaction sees them. (`store.loadAll()` cannot run inside a transaction.) */
+async function candidateDump(tx: StoreTx): Promise<ConfigDump> {
+  const tenants = await tx.tenants.list();
+  const objects: ConfigRecord[] = [];
+  for (const t of tenants) {
+    const scope: TenantScopeReader = await tx.tenant(t.name);
+    for (const kind of CONFIG_KINDS) objects.push(...(await scope.listAll(kind)));
+  }
+  return { revision: -1, tenants, objects };
+}

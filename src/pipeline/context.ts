@@ -1,0 +1,117 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { toGatewayError, type GatewayError } from '../core/errors.js';
+import type { CompiledRoute } from './compiled-route.js';
+
+/** What a request carries across phases. One instance per request; fields are filled as phases run. */
+const notDraining = (): boolean => false;
+
+export class RequestContext {
+  /** `process.hrtime.bigint()`-free monotonic start, in ms (performance.now()). */
+  readonly startedAt: number;
+  /** Wall-clock start, ms since epoch. */
+  readonly startedAtEpoch: number;
+  /** Path without query, normalised (dot segments resolved). What routing saw. */
+  path: string;
+  /** Query string including the leading "?", or "". */
+  query: string;
+  /** Lower-case host without port. */
+  host: string;
+  route: CompiledRoute | undefined = undefined;
+  /** The path to send upstream (after stripPath), without query. */
+  upstreamPath: string;
+  /** Chosen upstream target origin (for logs). */
+  upstreamTarget: string | undefined = undefined;
+  /** performance.now() when the upstream request was dispatched, and when its headers arrived. */
+  upstreamStartedAt = 0;
+  upstreamHeadersAt = 0;
+  /** Request body bytes read from the client, response body bytes written to it. */
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Set once a response (success or error) has been started by any phase. */
+  responded = false;
+  /** The error that ended the request, when one did. */
+  error: GatewayError | undefined = undefined;
+  /**
+   * Upstream request header edits made by plugins (lower-case name → value, or null to remove). Applied
+   * by the proxy after its own header rules, so they win.
+   */
+  upstreamHeaderEdits: Map<string, string | null> | undefined = undefined;
+  /** Per-request values plugins share with later phases, keyed by plugin name. Created lazily. */
+  private localsStore: Map<string, unknown> | undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly requestId: string,
+    readonly clientIp: string,
+    path: string,
+    query: string,
+    host: string,
+    now: number,
+    nowEpoch: number,
+  ) {
+    this.socket = req.socket;
+    this.path = path;
+    this.upstreamPath = path;
+    this.query = query;
+    this.host = host;
+    this.startedAt = now;
+    this.startedAtEpoch = nowEpoch;
+  }
+
+  /** True while the gateway shuts down: responses then close their connection. Set by the request handler. */
+  isDraining: () => boolean = notDraining;
+  /** The client connection, captured at start (Node detaches it from `req` once the exchange ends). */
+  readonly socket: Socket;
+
+  /** The TLS socket when the request arrived over TLS. */
+  get tlsSocket(): TLSSocket | undefined {
+    const s = this.socket as TLSSocket;
+    return s.encrypted ? s : undefined;
+  }
+
+  /** Response headers every response of this request must carry (request id; `Connection: close` while draining). */
+  finalHeaders(headers: Record<string, string | string[] | undefined>): void {
+    headers['x-request-id'] = this.requestId;
+    if (this.isDraining()) headers.connection = 'close';
+  }
+
+  /** Sets (or with null, removes) a header on the upstream request. `name` must be lower-case. */
+  setUpstreamHeader(name: string, value: string | null): void {
+    (this.upstreamHeaderEdits ??= new Map()).set(name, value);
+  }
+
+  locals<T>(key: string): T | undefined {
+    return this.localsStore?.get(key) as T | undefined;
+  }
+
+  setLocal(key: string, value: unknown): void {
+    (this.localsStore ??= new Map()).set(key, value);
+  }
+
+  /**
+   * Ends the request with a registry error as JSON. When the response has already started, the
+   * connection is cut instead (the status can no longer change). Never throws.
+   */
+  fail(err: unknown): void {
+    const ge = toGatewayError(err);
+    this.error ??= ge;
+    const res = this.res;
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    this.responded = true;
+    const body = ge.toJSONString();
+    res.statusCode = ge.status;
+    res.setHeader('content-type', 'application/json');
+    res.setHeader('content-length', Buffer.byteLength(body));
+    res.setHeader('x-request-id', this.requestId);
+    // A request body left unread would desynchronise a keep-alive connection: close it instead.
+    if (!this.req.complete || this.isDraining()) res.setHeader('connection', 'close');
+    if (ge.status === 401 && !res.hasHeader('www-authenticate')) res.setHeader('www-authenticate', 'Bearer');
+    res.end(body);
+  }
+}

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { gatewayError } from '../core/errors.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
+import { runRequestHooks, type HookChain } from './compiled-route.js';
+import { RequestContext } from './context.js';
+
+export interface RequestHandlerDeps {
+  /** Read once per request: the request keeps the snapshot it started with. */
+  readonly snapshots: { readonly current: Snapshot | undefined };
+  readonly logger: Logger;
+  /** True while shutting down: responses then carry `Connection: close`. */
+  readonly isDraining: () => boolean;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:@/+=-]{1,200}$/;
+
+/** A client-supplied id is kept when it is short and printable; otherwise a UUID is generated. */
+function requestIdOf(req: IncomingMessage): string {
+  const v = req.headers['x-request-id'];
+  return typeof v === 'string' && REQUEST_ID_RE.test(v) ? v : randomUUID();
+}
+
+/** Lower-case host without port ("[::1]:8443" → "[::1]"). */
+export function hostOf(header: string | undefined): string {
+  if (!header) return '';
+  const end = header.charCodeAt(0) === 91 /* [ */ ? header.indexOf(']') + 1 : header.indexOf(':');
+  return (end > 0 ? header.slice(0, end) : header).toLowerCase();
+}
+
+/** Paths with dot segments, doubled slashes or encoded dots are normalised before routing. */
+export function normalisePath(path: string): string {
+  if (!path.includes('/.') && !path.includes('//') && !/%2e/i.test(path)) return path;
+  const resolved = new URL(path.replace(/\/{2,}/g, '/'), 'http://n').pathname;
+  return resolved.replace(/\/{2,}/g, '/');
+}
+
+function clientIpOf(req: IncomingMessage): string {
+  const a = req.socket.remoteAddress ?? '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+/**
+ * The HTTP entry point of the data plane: route, request phases, terminal handler; log phase on close.
+ * Never throws: every failure becomes a registry error response (or a cut stream once it started).
+ */
+export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { logger } = deps;
+
+  function runLog(ctx: RequestContext, chain: HookChain): void {
+    for (const hook of chain.log) {
+      try {
+        hook(ctx);
+      } catch (err) {
+        logger.error({ err, requestId: ctx.requestId }, 'log hook failed');
+      }
+    }
+  }
+
+  return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const snapshot = deps.snapshots.current;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    let path = q === -1 ? url : url.slice(0, q);
+    const query = q === -1 ? '' : url.slice(q);
+    const ctx = new RequestContext(req, res, requestIdOf(req), clientIpOf(req), path, query, hostOf(req.headers.host), performance.now(), Date.now());
+    ctx.isDraining = deps.isDraining;
+    if (!snapshot) {
+      ctx.fail(gatewayError('NOT_READY'));
+      return;
+    }
+    res.once('close', () => runLog(ctx, ctx.route?.chain ?? snapshot.globalChain));
+    if (path.charCodeAt(0) !== 47 /* / */) {
+      ctx.fail(gatewayError('BAD_REQUEST', 'Request target must be an absolute path'));
+      return;
+    }
+    try {
+      path = normalisePath(path);
+    } catch {
+      ctx.fail(gatewayError('BAD_REQUEST', 'Malformed request path'));
+      return;
+    }
+    ctx.path = path;
+    const method = req.method ?? 'GET';
+    const hit = snapshot.router.match(method, ctx.host, path);
+    if (!hit) {
+      const allowed = snapshot.router.allowedMethods(ctx.host, path);
+      if (allowed.length > 0) {
+        res.setHeader('allow', allowed.join(', '));
+        ctx.fail(gatewayError('METHOD_NOT_ALLOWED', `Method ${method} is not allowed here; allowed: ${allowed.join(', ')}`));
+      } else {
+        ctx.fail(gatewayError('ROUTE_NOT_FOUND'));
+      }
+      return;
+    }
+    const route = hit.value;
+    ctx.route = route;
+    if (route.stripPath && hit.match === 'prefix' && hit.pattern !== '/') {
+      const rest = path.slice(hit.pattern.length);
+      ctx.upstreamPath = rest.length === 0 ? '/' : rest;
+    } else {
+      ctx.upstreamPath = path;
+    }
+    const length = req.headers['content-length'];
+    if (length !== undefined && Number(length) > snapshot.proxy.maxBodyBytes) {
+      res.setHeader('connection', 'close');
+      ctx.fail(gatewayError('BODY_TOO_LARGE', `Request body exceeds the limit of ${snapshot.proxy.maxBodyBytes} bytes`));
+      return;
+    }
+    try {
+      const pending = runRequestHooks(route.chain.request, ctx);
+      if (pending) {
+        pending.then(
+          () => (ctx.responded ? undefined : route.chain.handler(ctx)),
+          (err: unknown) => fail(ctx, err),
+        ).catch((err: unknown) => fail(ctx, err));
+      } else if (!ctx.responded) {
+        route.chain.handler(ctx).catch((err: unknown) => fail(ctx, err));
+      }
+    } catch (err) {
+      fail(ctx, err);
+    }
+  };
+
+  function fail(ctx: RequestContext, err: unknown): void {
+    const ge = ctx.error ?? undefined;
+    if (!ge && !(err instanceof Error && err.name === 'GatewayError')) logger.error({ err, requestId: ctx.requestId }, 'request failed');
+    ctx.fail(err);
+  }
+}

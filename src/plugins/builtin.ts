@@ -1,0 +1,7 @@
+import type { Plugin } from '../pipeline/plugin.js';
+import { headersPlugin } from './headers/headers.js';
+
+/** Plugins available to routes and services by name. Global plugins (the access log) are wired by the gateway. */
+export function builtinPlugins(): Plugin<any>[] {
+  return [headersPlugin];
+}

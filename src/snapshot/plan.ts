@@ -1,0 +1,122 @@
+/**
+ * Planning: turns a consistent config dump into a validated, resource-free plan. Everything that can
+ * be wrong with configuration is found here (schema, dangling references, unknown plugins, plugin
+ * config, conflicting routes), which is why the config service runs it on the candidate state before
+ * committing any write: a plan that fails is never applied.
+ */
+
+import type { z } from 'zod';
+import { gatewayError, type ErrorDetail } from '../core/errors.js';
+import type { PluginRegistry } from '../pipeline/plugin.js';
+import { RouteSpecSchema, type RouteSpec } from '../model/route.js';
+import { ServiceSpecSchema, type ServiceSpec } from '../model/service.js';
+import { RouteConflictError } from '../router/router.js';
+import { TrieRouter } from '../router/trie-router.js';
+import type { ConfigDump, ConfigRecord } from '../storage/store.js';
+
+export interface PlannedPlugin {
+  readonly name: string;
+  readonly config: unknown;
+}
+
+export interface PlannedService {
+  readonly tenant: string;
+  readonly spec: ServiceSpec;
+}
+
+export interface PlannedRoute {
+  readonly tenant: string;
+  readonly spec: RouteSpec;
+  readonly service: PlannedService;
+  /** Service plugins overlaid with route plugins (the route's config wins per plugin). */
+  readonly plugins: readonly PlannedPlugin[];
+}
+
+export interface SnapshotPlan {
+  readonly revision: number;
+  readonly services: readonly PlannedService[];
+  readonly routes: readonly PlannedRoute[];
+}
+
+/** `tenant/name`, the global key of a tenant-owned object. */
+export function objectKey(tenant: string, name: string): string {
+  return `${tenant}/${name}`;
+}
+
+function issuesToDetails(prefix: string, error: z.ZodError): ErrorDetail[] {
+  return error.issues.map((i) => ({ path: [prefix, ...i.path.map(String)].filter(Boolean).join('.'), message: i.message }));
+}
+
+function parseSpec<S extends z.ZodType>(schema: S, rec: ConfigRecord, details: ErrorDetail[]): z.output<S> | undefined {
+  const r = schema.safeParse(rec.spec);
+  if (r.success) return r.data;
+  details.push(...issuesToDetails(`${rec.kind}s.${rec.tenant}/${rec.name}`, r.error));
+  return undefined;
+}
+
+function planPlugins(registry: PluginRegistry, where: string, configs: Record<string, unknown>, details: ErrorDetail[]): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const [name, raw] of Object.entries(configs)) {
+    const plugin = registry.get(name);
+    if (!plugin) {
+      details.push({ path: `${where}.plugins.${name}`, message: `unknown plugin "${name}"; known plugins: ${registry.names().join(', ') || 'none'}` });
+      continue;
+    }
+    const r = plugin.configSchema.safeParse(raw ?? {});
+    if (!r.success) details.push(...issuesToDetails(`${where}.plugins.${name}`, r.error));
+    else out.set(name, r.data);
+  }
+  return out;
+}
+
+/**
+ * Validates a dump and returns its plan. Throws a VALIDATION GatewayError listing every problem found
+ * (field paths in `details`), or CONFLICT for overlapping routes. Pure: no I/O, no resources.
+ */
+export function planSnapshot(dump: ConfigDump, registry: PluginRegistry): SnapshotPlan {
+  const details: ErrorDetail[] = [];
+  const services = new Map<string, PlannedService & { plugins: Map<string, unknown> }>();
+  for (const rec of dump.objects) {
+    if (rec.kind !== 'service') continue;
+    const spec = parseSpec(ServiceSpecSchema, rec, details);
+    if (!spec) continue;
+    const plugins = planPlugins(registry, `services.${rec.tenant}/${rec.name}`, spec.plugins, details);
+    services.set(objectKey(rec.tenant, rec.name), { tenant: rec.tenant, spec, plugins });
+  }
+  const routes: PlannedRoute[] = [];
+  for (const rec of dump.objects) {
+    if (rec.kind !== 'route') continue;
+    const spec = parseSpec(RouteSpecSchema, rec, details);
+    if (!spec) continue;
+    const where = `routes.${rec.tenant}/${rec.name}`;
+    const service = services.get(objectKey(rec.tenant, spec.service));
+    if (!service) {
+      details.push({ path: `${where}.service`, message: `service "${spec.service}" does not exist in tenant "${rec.tenant}"` });
+      continue;
+    }
+    const merged = new Map(service.plugins);
+    for (const [name, config] of planPlugins(registry, where, spec.plugins, details)) merged.set(name, config);
+    routes.push({ tenant: rec.tenant, spec, service, plugins: [...merged].map(([name, config]) => ({ name, config })) });
+  }
+  if (details.length > 0) throw gatewayError('VALIDATION', 'Configuration is invalid', details);
+  try {
+    new TrieRouter(routes.map(routeDefinition));
+  } catch (err) {
+    if (err instanceof RouteConflictError) {
+      throw gatewayError('CONFLICT', err.message, [{ path: `routes.${err.incoming}`, message: err.message }]);
+    }
+    throw err;
+  }
+  return { revision: dump.revision, services: [...services.values()], routes };
+}
+
+/** The router's view of a planned route. `id` is `tenant/name`, which conflict messages show. */
+export function routeDefinition<T = PlannedRoute>(route: PlannedRoute, value?: T) {
+  return {
+    id: objectKey(route.tenant, route.spec.name),
+    hosts: route.spec.hosts,
+    paths: route.spec.paths,
+    methods: route.spec.methods,
+    value: (value ?? route) as T,
+  };
+}

@@ -1,0 +1,105 @@
+import type { Logger } from 'pino';
+import type { Store } from '../storage/store.js';
+import type { PluginRegistry } from '../pipeline/plugin.js';
+import { planSnapshot } from './plan.js';
+import { materializeSnapshot, type MaterializeDeps, type Snapshot } from './snapshot.js';
+
+export interface SnapshotManagerOptions {
+  readonly store: Store;
+  readonly plugins: PluginRegistry;
+  readonly logger: Logger;
+  /** How often to check the shared revision for changes made by other nodes, ms. */
+  readonly pollIntervalMs: number;
+  readonly deps: Omit<MaterializeDeps, 'plugins' | 'logger'>;
+}
+
+/**
+ * Owns the current snapshot. It rebuilds when the store's revision moves (polled, so changes made on
+ * any node arrive within one interval) or when told a local write happened, and swaps atomically: a
+ * failed build keeps the previous snapshot serving. Reloads never overlap; requests for a reload
+ * while one runs are coalesced into one more.
+ */
+export class SnapshotManager {
+  private snapshot: Snapshot | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private lastError: Error | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: SnapshotManagerOptions) {}
+
+  /** The snapshot requests should use. Undefined only before the first successful load. */
+  get current(): Snapshot | undefined {
+    return this.snapshot;
+  }
+
+  /** The revision being served, or -1 before the first load. */
+  get revision(): number {
+    return this.snapshot?.revision ?? -1;
+  }
+
+  /** Error of the last failed reload, cleared by the next success. */
+  get error(): Error | undefined {
+    return this.lastError;
+  }
+
+  /** Loads the first snapshot (throws when it cannot be built) and starts polling. */
+  async start(): Promise<void> {
+    await this.reloadNow(true);
+    this.timer = setInterval(() => void this.checkRevision(), this.opts.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Rebuilds now (after a local write). Resolves when the snapshot in force reflects the store. */
+  reload(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.reloadNow(false).finally(() => {
+      this.running = undefined;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        void this.reload();
+      }
+    });
+    return this.running;
+  }
+
+  private async checkRevision(): Promise<void> {
+    if (this.running || this.stopped) return;
+    try {
+      const rev = await this.opts.store.revision();
+      if (rev !== this.revision) await this.reload();
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'config revision check failed; serving the current snapshot');
+    }
+  }
+
+  private async reloadNow(first: boolean): Promise<void> {
+    try {
+      const dump = await this.opts.store.loadAll();
+      if (!first && dump.revision === this.revision) return;
+      const plan = planSnapshot(dump, this.opts.plugins);
+      const next = materializeSnapshot(plan, { ...this.opts.deps, plugins: this.opts.plugins, logger: this.opts.logger });
+      const previous = this.snapshot;
+      this.snapshot = next;
+      this.lastError = undefined;
+      previous?.retire();
+      this.opts.logger.info({ revision: next.revision, routes: next.router.size }, 'config snapshot loaded');
+    } catch (err) {
+      this.lastError = err as Error;
+      if (first) throw err;
+      this.opts.logger.error({ err }, 'config reload failed; serving the previous snapshot');
+    }
+  }
+
+  /** Stops polling and retires the current snapshot. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+    this.snapshot?.retire();
+  }
+}

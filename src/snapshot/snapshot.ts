@@ -1,0 +1,130 @@
+/**
+ * A config snapshot: the immutable, fully built state the data plane reads. Built from a plan at config
+ * time (pools acquired, secrets opened, plugin instances created, hook chains flattened, router built);
+ * requests hold a reference to the snapshot they started with, so a swap never disturbs them.
+ */
+
+import type { Logger } from 'pino';
+import type { CompiledRoute, HookChain, OrderedInstance } from '../pipeline/compiled-route.js';
+import { buildHookChain } from '../pipeline/compiled-route.js';
+import type { PluginInstance, PluginRegistry } from '../pipeline/plugin.js';
+import type { Router } from '../router/router.js';
+import { TrieRouter } from '../router/trie-router.js';
+import { Cluster, type Endpoint } from '../upstreams/cluster.js';
+import { proxyRequest, type ProxySettings } from '../upstreams/http-proxy.js';
+import type { PoolRegistry, PoolSettings } from '../upstreams/pool-registry.js';
+import { objectKey, routeDefinition, type PlannedService, type SnapshotPlan } from './plan.js';
+import { secretAad } from '../config/secret-fields.js';
+
+export interface RouteEntry extends CompiledRoute {
+  readonly cluster: Cluster;
+}
+
+export interface Snapshot {
+  readonly revision: number;
+  readonly router: Router<RouteEntry>;
+  /** Hooks of global plugins, for requests that match no route (they are also in every route's chain). */
+  readonly globalChain: HookChain;
+  readonly proxy: ProxySettings;
+  /** Releases pools and closes plugin instances. Requests already running keep working. Idempotent. */
+  retire(): void;
+}
+
+/** Opens sealed secrets; implemented by the secret box. */
+export interface SecretOpener {
+  open(sealed: string, aad: string): string;
+}
+
+export interface MaterializeDeps {
+  readonly plugins: PluginRegistry;
+  readonly pools: PoolRegistry;
+  readonly secrets: SecretOpener;
+  readonly logger: Logger;
+  readonly proxy: ProxySettings;
+  /** Instances of gateway-wide plugins (access log…), created once per gateway. */
+  readonly globalInstances: readonly OrderedInstance[];
+}
+
+function poolSettings(origin: string, svc: PlannedService): PoolSettings {
+  const u = svc.spec.upstream;
+  return {
+    origin,
+    connections: u.connections,
+    connectTimeout: u.timeouts.connect,
+    idleTimeout: u.timeouts.idle,
+    headersTimeout: u.timeouts.headers,
+    bodyTimeout: u.timeouts.body,
+  };
+}
+
+function buildCluster(svc: PlannedService, deps: MaterializeDeps, acquired: PoolSettings[]): Cluster {
+  const u = svc.spec.upstream;
+  const headers: Array<readonly [string, string]> = Object.entries(u.headers).map(([n, v]) => [n.toLowerCase(), v] as const);
+  for (const [n, sealed] of Object.entries(u.secretHeaders)) {
+    headers.push([n.toLowerCase(), deps.secrets.open(sealed, secretAad('service', svc.tenant, svc.spec.name, `upstream.secretHeaders.${n}`))]);
+  }
+  const endpoints = u.targets.map((t) => {
+    const url = new URL(t.url);
+    const settings = poolSettings(url.origin, svc);
+    const dispatcher = deps.pools.acquire(settings);
+    acquired.push(settings);
+    const endpoint: Endpoint = { origin: url.origin, basePath: url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''), hostHeader: url.host, dispatcher, settings };
+    return { endpoint, weight: t.weight };
+  });
+  return new Cluster(objectKey(svc.tenant, svc.spec.name), endpoints, {
+    preserveHost: u.preserveHost,
+    headers,
+    headersTimeout: u.timeouts.headers,
+    bodyTimeout: u.timeouts.body,
+  });
+}
+
+/** Builds a snapshot from a plan. On failure, everything acquired so far is released before rethrowing. */
+export function materializeSnapshot(plan: SnapshotPlan, deps: MaterializeDeps): Snapshot {
+  const acquired: PoolSettings[] = [];
+  const instances: PluginInstance[] = [];
+  let retired = false;
+  const retire = (): void => {
+    if (retired) return;
+    retired = true;
+    for (const s of acquired) deps.pools.release(s);
+    for (const i of instances) {
+      try {
+        void Promise.resolve(i.close?.()).catch((err: unknown) => deps.logger.warn({ err }, 'plugin close failed'));
+      } catch (err) {
+        deps.logger.warn({ err }, 'plugin close failed');
+      }
+    }
+  };
+  try {
+    const clusters = new Map<PlannedService, Cluster>();
+    for (const svc of plan.services) clusters.set(svc, buildCluster(svc, deps, acquired));
+    const entries = plan.routes.map((route) => {
+      const cluster = clusters.get(route.service)!;
+      const ordered: OrderedInstance[] = [...deps.globalInstances];
+      for (const p of route.plugins) {
+        const plugin = deps.plugins.get(p.name)!;
+        const instance = plugin.create(p.config, { logger: deps.logger.child({ plugin: p.name, route: route.spec.name }), tenant: route.tenant });
+        instances.push(instance);
+        ordered.push({ name: p.name, priority: plugin.priority ?? 1000, instance });
+      }
+      const proxy = deps.proxy;
+      const chain = buildHookChain(ordered, (ctx) => proxyRequest(ctx, cluster, proxy));
+      const entry: RouteEntry = {
+        tenant: route.tenant,
+        name: route.spec.name,
+        service: route.service.spec.name,
+        stripPath: route.spec.stripPath,
+        chain,
+        cluster,
+      };
+      return { route, entry };
+    });
+    const router = new TrieRouter<RouteEntry>(entries.map(({ route, entry }) => routeDefinition(route, entry)));
+    const globalChain = buildHookChain(deps.globalInstances, () => Promise.resolve());
+    return { revision: plan.revision, router, globalChain, proxy: deps.proxy, retire };
+  } catch (err) {
+    retire();
+    throw err;
+  }
+}
