@@ -6,7 +6,8 @@
 
 import { z } from 'zod';
 import { ConfigChangeSchema } from '../config/config-diff.js';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, SPEC_SCHEMAS } from '../config/config-service.js';
+import { SPEC_SCHEMAS } from '../config/config-service.js';
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../config/pagination.js';
 import { gatewayError } from '../core/errors.js';
 import { NameSchema } from '../model/common.js';
 import type { ConfigKind } from '../storage/store.js';

@@ -250,7 +250,10 @@ describe('ConfigService tenants', () => {
     await f.service.create('default', 'service', svc('s'));
     await f.service.create('default', 'route', route('r', 's', ['/shared']));
     await f.service.create('x1', 'service', svc('s'));
-    await rejectsWith(f.service.create('x1', 'route', route('r', 's', ['/shared'])), 'CONFLICT');
+    await rejectsWith(f.service.create('x1', 'route', route('r', 's', ['/shared'])), 'CONFLICT', (e) => {
+      assert.match(e.message, /a route of another tenant/);
+      assert.doesNotMatch(JSON.stringify(e.toResponse()), /default/, 'the other tenant is not named');
+    });
   });
 });
 

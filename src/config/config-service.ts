@@ -15,20 +15,18 @@ import type { z } from 'zod';
 import { Errors, GatewayError, gatewayError, type ErrorDetail } from '../core/errors.js';
 import { NameSchema } from '../model/common.js';
 import { RouteSpecSchema, type RouteSpec } from '../model/route.js';
-import { REDACTED, ServiceSpecSchema, type ServiceSpec } from '../model/service.js';
+import { ServiceSpecSchema, type ServiceSpec } from '../model/service.js';
 import { TenantSpecSchema } from '../model/tenant.js';
 import type { PluginRegistry } from '../pipeline/plugin.js';
 import { planSnapshot } from '../snapshot/plan.js';
 import { CONFIG_KINDS, type ConfigDump, type ConfigKind, type ConfigRecord, type StoreTx, type Store, type TenantRecord, type TenantScopeReader } from '../storage/store.js';
 import { diffKind, jsonEqual, type ConfigChange } from './config-diff.js';
 import { buildDocument, ConfigDocumentSchema, documentObjects, type ConfigDocument, type PlacedSpec } from './config-document.js';
-import { SECRET_MAPS, secretAad } from './secret-fields.js';
+import { encodeCursor, pageRequest, type PageParams, type PageResult } from './pagination.js';
+import { isRecord, redactSecrets, sealSecrets, type SecretSealer } from './secret-sealing.js';
 
-/** Seals and opens secret values (the secret box). */
-export interface SecretSealer {
-  seal(plain: string, aad: string): string;
-  open(sealed: string, aad: string): string;
-}
+export type { PageParams, PageResult } from './pagination.js';
+export type { SecretSealer } from './secret-sealing.js';
 
 export interface ConfigServiceDeps {
   store: Store;
@@ -43,10 +41,6 @@ export const SPEC_SCHEMAS = { service: ServiceSpecSchema, route: RouteSpecSchema
 
 export type SpecOf<K extends ConfigKind> = z.output<(typeof SPEC_SCHEMAS)[K]>;
 
-export const DEFAULT_PAGE_LIMIT = 100;
-export const MAX_PAGE_LIMIT = 1000;
-/** Longest sealed value the model accepts for a header value. */
-const MAX_SEALED_LENGTH = 8192;
 
 /** A config object as clients see it. */
 export interface ConfigObjectView<S = Record<string, unknown>> {
@@ -63,19 +57,6 @@ export interface TenantView {
   displayName: string | null;
   createdAt: string;
   updatedAt: string;
-}
-
-export interface PageParams {
-  /** 1..1000, default 100. */
-  limit?: number | undefined;
-  /** `next` of a previous page. */
-  cursor?: string | undefined;
-}
-
-export interface PageResult<T> {
-  items: T[];
-  /** Present when more items may follow; pass it back as `cursor`. */
-  next?: string;
 }
 
 export interface ApplyResult {
@@ -112,56 +93,6 @@ function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string
     what,
     r.error.issues.map((i) => ({ path: joinPath([...prefix, ...i.path]), message: i.message })),
   );
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function getAt(obj: unknown, path: readonly string[]): unknown {
-  let cur = obj;
-  for (const k of path) {
-    if (!isRecord(cur)) return undefined;
-    cur = cur[k];
-  }
-  return cur;
-}
-
-function setAt(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
-  let cur = obj;
-  for (const k of path.slice(0, -1)) {
-    const next = cur[k];
-    if (!isRecord(next)) return;
-    cur = next;
-  }
-  cur[path[path.length - 1]!] = value;
-}
-
-function clone<T>(v: T): T {
-  return structuredClone(v);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Cursors: opaque to clients, the last name of the previous page underneath.
-
-export function encodeCursor(name: string): string {
-  return Buffer.from(name, 'utf8').toString('base64url');
-}
-
-export function decodeCursor(cursor: string): string {
-  const name = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (encodeCursor(name) !== cursor || !NameSchema.safeParse(name).success) {
-    throw gatewayError('VALIDATION', 'Invalid cursor: pass the "next" value of a previous page', [{ path: 'cursor', message: 'is not a cursor returned by this API' }]);
-  }
-  return name;
-}
-
-function pageRequest(page: PageParams): { limit: number; after: string | undefined } {
-  const limit = page.limit ?? DEFAULT_PAGE_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
-    throw gatewayError('VALIDATION', `Invalid limit: must be an integer from 1 to ${MAX_PAGE_LIMIT}`, [{ path: 'limit', message: `must be an integer from 1 to ${MAX_PAGE_LIMIT}` }]);
-  }
-  return { limit, after: page.cursor === undefined ? undefined : decodeCursor(page.cursor) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,7 +193,7 @@ export class ConfigService {
     const rec = await this.deps.store.transaction(async (tx) => {
       const scope = await tx.tenant(tenant);
       if (await scope.get(kind, spec.name)) throw gatewayError('CONFLICT', `${kind} "${spec.name}" already exists in tenant "${tenant}"`, [{ path: 'name', message: 'already exists' }]);
-      const stored = this.sealSecrets(kind, tenant, spec, undefined, []);
+      const stored = this.sealOne(kind, tenant, spec, undefined);
       const created = await scope.create(kind, spec.name, stored);
       await this.validateCandidate(tx, [{ from: objectPrefix(kind, tenant, spec.name), to: '' }]);
       return created;
@@ -295,7 +226,7 @@ export class ConfigService {
       if (opts.expectedVersion !== undefined && existing.version !== opts.expectedVersion) {
         throw gatewayError('CONFLICT', `${kind} "${name}" is at version ${existing.version}, not ${opts.expectedVersion}`);
       }
-      const stored = this.sealSecrets(kind, tenant, spec, existing.spec, []);
+      const stored = this.sealOne(kind, tenant, spec, existing.spec);
       if (jsonEqual(stored, existing.spec)) return { rec: existing, changed: false };
       const updated = await scope.update(kind, name, stored, existing.version);
       await this.validateCandidate(tx, [{ from: objectPrefix(kind, tenant, name), to: '' }]);
@@ -370,7 +301,7 @@ export class ConfigService {
         };
         const details: ErrorDetail[] = [];
         const seal = <S extends ServiceSpec | RouteSpec>(kind: ConfigKind, placed: PlacedSpec<S>) =>
-          [placed.spec.name, this.sealSecrets(kind, tenant, placed.spec as unknown as Record<string, unknown>, current[kind].get(placed.spec.name)?.spec, placed.path, details)] as const;
+          [placed.spec.name, sealSecrets(this.deps.secrets, kind, tenant, placed.spec as unknown as Record<string, unknown>, current[kind].get(placed.spec.name)?.spec, placed.path, details)] as const;
         const wanted = {
           service: new Map(desired.services.map((p) => seal('service', p))),
           route: new Map(desired.routes.map((p) => seal('route', p))),
@@ -404,72 +335,20 @@ export class ConfigService {
 
   // --- internals -------------------------------------------------------------------------------
 
+  /** Seals one spec's secrets; throws VALIDATION (paths relative to the body) for unusable values. */
+  private sealOne(kind: ConfigKind, tenant: string, spec: Record<string, unknown>, existing: Record<string, unknown> | undefined): Record<string, unknown> {
+    const problems: ErrorDetail[] = [];
+    const sealed = sealSecrets(this.deps.secrets, kind, tenant, spec, existing, [], problems);
+    if (problems.length > 0) throw validationError(kind, problems);
+    return sealed;
+  }
+
   /** A record as clients see it: canonical spec (schema defaults filled), secrets redacted. */
   private view<K extends ConfigKind>(kind: K, rec: ConfigRecord): ConfigObjectView<SpecOf<K>> {
-    const redacted = clone(rec.spec);
-    for (const mapPath of SECRET_MAPS[kind]) {
-      const map = getAt(redacted, mapPath);
-      if (isRecord(map)) setAt(redacted, mapPath, Object.fromEntries(Object.keys(map).map((k) => [k, REDACTED])));
-    }
+    const redacted = redactSecrets(kind, rec.spec);
     const canonical = SPEC_SCHEMAS[kind].safeParse(redacted);
     const spec = (canonical.success ? canonical.data : redacted) as SpecOf<K>;
     return { name: rec.name, spec, version: rec.version, createdAt: rec.createdAt, updatedAt: rec.updatedAt };
-  }
-
-  /**
-   * Returns the spec to store: every secret-map value sealed with its AAD. "<redacted>" keeps the
-   * stored sealed value; a clear value equal to the stored one keeps the stored sealed value too (so
-   * re-applying a file does not count as a change). Problems go to `details` when given (the caller
-   * throws once for all of them), else throw VALIDATION at once. `at` prefixes error paths.
-   */
-  private sealSecrets(
-    kind: ConfigKind,
-    tenant: string,
-    spec: Record<string, unknown>,
-    existing: Record<string, unknown> | undefined,
-    at: readonly PathSegment[],
-    details?: ErrorDetail[],
-  ): Record<string, unknown> {
-    const out = clone(spec);
-    const problems: ErrorDetail[] = details ?? [];
-    const before = problems.length;
-    const name = String(spec.name);
-    for (const mapPath of SECRET_MAPS[kind]) {
-      const map = getAt(out, mapPath);
-      if (!isRecord(map)) continue;
-      const stored = getAt(existing, mapPath);
-      const sealedMap: Record<string, string> = {};
-      for (const [key, value] of Object.entries(map)) {
-        const field = [...mapPath, key].join('.');
-        const path = joinPath([...at, ...mapPath, key]);
-        const aad = secretAad(kind, tenant, name, field);
-        const previous = isRecord(stored) && typeof stored[key] === 'string' ? (stored[key] as string) : undefined;
-        if (value === REDACTED) {
-          if (previous === undefined) problems.push({ path, message: `is "${REDACTED}" but no value is stored for it; send the actual value` });
-          else sealedMap[key] = previous;
-          continue;
-        }
-        const plain = String(value);
-        if (previous !== undefined && this.tryOpen(previous, aad) === plain) {
-          sealedMap[key] = previous;
-          continue;
-        }
-        const sealed = this.deps.secrets.seal(plain, aad);
-        if (sealed.length > MAX_SEALED_LENGTH) problems.push({ path, message: 'is too long to store encrypted; use at most about 6000 characters' });
-        else sealedMap[key] = sealed;
-      }
-      setAt(out, mapPath, sealedMap);
-    }
-    if (!details && problems.length > before) throw validationError(kind, problems);
-    return out;
-  }
-
-  private tryOpen(sealed: string, aad: string): string | undefined {
-    try {
-      return this.deps.secrets.open(sealed, aad);
-    } catch {
-      return undefined;
-    }
   }
 
   /**

@@ -103,7 +103,10 @@ export function planSnapshot(dump: ConfigDump, registry: PluginRegistry): Snapsh
     new TrieRouter(routes.map(routeDefinition));
   } catch (err) {
     if (err instanceof RouteConflictError) {
-      throw gatewayError('CONFLICT', err.message, [{ path: `routes.${err.incoming}`, message: err.message }]);
+      // Never name another tenant's route: say only that the match is taken.
+      const sameTenant = err.existing.split('/')[0] === err.incoming.split('/')[0];
+      const message = sameTenant ? err.message : `route "${err.incoming}" conflicts with a route of another tenant on ${err.where}`;
+      throw gatewayError('CONFLICT', message, [{ path: `routes.${err.incoming}`, message }]);
     }
     throw err;
   }
