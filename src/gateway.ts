@@ -7,12 +7,13 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { BlockList, isIPv6 } from 'node:net';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { createAdminListener } from './admin/admin-server.js';
+import { createAdminHandler, DEFAULT_ADMIN_LIMITS } from './admin/admin-server.js';
 import { AdminAuth, generateAdminToken, hashAdminToken } from './admin/admin-auth.js';
 import { ConfigService } from './config/config-service.js';
 import type { Settings } from './config/settings.js';
 import { gatewayError } from './core/errors.js';
 import { createHttpsListener } from './listeners/https-listener.js';
+import { listenerTlsOptions } from './listeners/tls-policy.js';
 import type { Listener } from './listeners/listener.js';
 import { createRedirectListener } from './listeners/redirect-listener.js';
 import type { OrderedInstance } from './pipeline/compiled-route.js';
@@ -26,6 +27,8 @@ import { loadMasterKey } from './secrets/master-key.js';
 import { readPrivateFile } from './secrets/file-mode.js';
 import { SecretBox } from './secrets/secret-box.js';
 import { SnapshotManager } from './snapshot/snapshot-manager.js';
+import { attachTlsEdge, TlsEdge } from './tls/tls-edge.js';
+import { NO_RESUMPTION_OPTIONS, SecureContextCache, type TlsBuildOptions, type TlsDomainInput } from './tls/tls-snapshot.js';
 import { openStore } from './storage/open-store.js';
 import type { Store } from './storage/store.js';
 import { PoolRegistry } from './upstreams/pool-registry.js';
@@ -80,9 +83,11 @@ export class Gateway {
   private stopping: Promise<void> | undefined;
   private store: Store | undefined;
   private snapshotManager: SnapshotManager | undefined;
+  private readonly edge: TlsEdge;
 
   constructor(private readonly opts: GatewayOptions) {
     this.logger = opts.logger ?? pino({ level: opts.settings.logLevel, base: { service: 'portcullis' }, timestamp: pino.stdTimeFunctions.isoTime });
+    this.edge = new TlsEdge({ current: () => this.snapshotManager?.current?.tls, logger: this.logger, listener: 'https' });
   }
 
   /** The snapshot manager, once started (tests use it to wait for reloads). */
@@ -152,12 +157,17 @@ export class Gateway {
 
     const pools = new PoolRegistry();
     this.cleanups.push(() => pools.closeAll(1000));
+    const tlsBuild: TlsBuildOptions = {
+      cache: new SecureContextCache(),
+      policy: listenerTlsOptions(settings.https.tls),
+      fallback: settings.https.unknownSni === 'refuse' ? undefined : await this.defaultDomain(tls),
+    };
     const snapshots = new SnapshotManager({
       store,
       plugins,
       logger,
       pollIntervalMs: settings.configPollInterval,
-      deps: { pools, secrets, globalInstances, proxy: { maxBodyBytes: settings.limits.maxBodySize, isTrustedPeer: trustedPeers(settings.trustedProxies) } },
+      deps: { pools, secrets, globalInstances, tls: tlsBuild, proxy: { maxBodyBytes: settings.limits.maxBodySize, isTrustedPeer: trustedPeers(settings.trustedProxies) } },
     });
     this.snapshotManager = snapshots;
     this.cleanups.push(() => snapshots.stop());
@@ -170,7 +180,23 @@ export class Gateway {
     };
     const listeners: Listener[] = [];
     if (settings.https.enabled) {
-      listeners.push(createHttpsListener({ name: 'https', host: settings.https.host, port: settings.https.port, certPem: tls.certPem, keyPem: tls.keyPem, limits: settings.limits, handler, logger, onDrainStart }));
+      listeners.push(
+        createHttpsListener({
+          name: 'https',
+          host: settings.https.host,
+          port: settings.https.port,
+          certPem: tls.certPem,
+          keyPem: tls.keyPem,
+          limits: settings.limits,
+          handler,
+          logger,
+          onDrainStart,
+          tls: settings.https.tls,
+          hsts: settings.https.hsts,
+          tlsOptions: { SNICallback: this.edge.sniCallback, secureOptions: (tlsBuild.policy.secureOptions ?? 0) | NO_RESUMPTION_OPTIONS.secureOptions },
+          configureServer: (server) => attachTlsEdge(server, this.edge, () => snapshots.current?.tls),
+        }),
+      );
     }
     if (settings.http.enabled) {
       const https = listeners[0];
@@ -185,7 +211,23 @@ export class Gateway {
       );
     }
     if (settings.admin.enabled) {
-      listeners.push(createAdminListener({ host: settings.admin.host, port: settings.admin.port, certPem: tls.certPem, keyPem: tls.keyPem, logger, configService, store, snapshots, auth, version: VERSION }));
+      // The admin API on the same kind of TLS listener as the data plane: its own TLS policy, the one
+      // HSTS policy (HSTS is per host name, not per port), HTTP/2 and HTTP/1.1.
+      listeners.push(
+        createHttpsListener({
+          name: 'admin',
+          host: settings.admin.host,
+          port: settings.admin.port,
+          certPem: tls.certPem,
+          keyPem: tls.keyPem,
+          limits: DEFAULT_ADMIN_LIMITS,
+          handler: createAdminHandler({ logger, configService, store, snapshots, auth, version: VERSION }, { isDraining: () => this.draining }),
+          logger,
+          onDrainStart,
+          tls: settings.admin.tls,
+          hsts: settings.https.hsts,
+        }),
+      );
     }
     for (const l of listeners) {
       this.listeners.push(l);
@@ -199,6 +241,23 @@ export class Gateway {
       generatedAdminToken,
       storage: store.backend,
     };
+  }
+
+  /** Refused client-certificate handshakes on the data plane, by reason. */
+  tlsRejections(): ReadonlyMap<string, number> {
+    return this.edge.rejections;
+  }
+
+  /** The listener's default TLS domain: its certificate and its client-auth policy (`https.clientAuth`). */
+  private async defaultDomain(tls: { certPem: string; keyPem: string }): Promise<TlsDomainInput> {
+    const { clientAuth } = this.opts.settings.https;
+    let trustedCas: string | undefined;
+    if (clientAuth.mode !== 'off' && clientAuth.caFile) {
+      trustedCas = await readFile(clientAuth.caFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        throw gatewayError('CONFIG_INVALID', `cannot read https.clientAuth.caFile ${clientAuth.caFile}: ${err.code ?? 'error'}`);
+      });
+    }
+    return { tenant: undefined, name: 'default', hosts: [], certPem: tls.certPem, keyPem: tls.keyPem, clientAuth: { mode: clientAuth.mode, depth: clientAuth.depth, trustedCas } };
   }
 
   /** The listeners' certificate: the configured files, or the development PKI in the data directory. */

@@ -9,7 +9,7 @@ import { ConfigDocumentSchema } from '../config/config-document.js';
 import { SPEC_SCHEMAS, type ConfigService } from '../config/config-service.js';
 import { gatewayError } from '../core/errors.js';
 import { TenantSpecSchema } from '../model/tenant.js';
-import type { ConfigKind, Store } from '../storage/store.js';
+import { CONFIG_KINDS, type ConfigKind, type Store } from '../storage/store.js';
 import type { AdminPermission, AdminPrincipal } from './admin-auth.js';
 import {
   ApplyResultSchema,
@@ -101,8 +101,8 @@ const AUTH_ERRORS = [401, 403] as const;
 const READ_ERRORS = [400, ...AUTH_ERRORS, 404, 503] as const;
 const BODY_ERRORS = [400, ...AUTH_ERRORS, 404, 409, 413, 415, 503] as const;
 
-const KIND_PLURAL: Record<ConfigKind, string> = { service: 'services', route: 'routes' };
-const KIND_TITLE: Record<ConfigKind, string> = { service: 'Service', route: 'Route' };
+const KIND_PLURAL: Record<ConfigKind, string> = { certificate: 'certificates', domain: 'domains', service: 'services', route: 'routes' };
+const KIND_TITLE: Record<ConfigKind, string> = { certificate: 'Certificate', domain: 'Domain', service: 'Service', route: 'Route' };
 
 const read = (p: Readonly<Record<string, string>>): AdminPermission => ({ action: 'read', tenant: p.tenant });
 const write = (p: Readonly<Record<string, string>>): AdminPermission => ({ action: 'write', tenant: p.tenant });
@@ -309,8 +309,7 @@ export function adminRoutes(deps: AdminRoutesDeps): AdminRoute[] {
         return { status: 204 };
       },
     },
-    ...objectRoutes(deps, 'service'),
-    ...objectRoutes(deps, 'route'),
+    ...CONFIG_KINDS.flatMap((kind) => objectRoutes(deps, kind)),
     {
       method: 'GET',
       path: `${API_PREFIX}/tenants/{tenant}/config`,

@@ -1,4 +1,6 @@
 import { describe, it } from 'node:test';
+import type { RouteSpec } from '../model/route.js';
+import type { ServiceSpec } from '../model/service.js';
 import assert from 'node:assert/strict';
 import { parseYamlSource, validateYamlSource } from './yaml-source.js';
 import { buildDocument, ConfigDocumentSchema, documentObjects } from './config-document.js';
@@ -30,10 +32,16 @@ describe('config document', () => {
 
   it('flattens routes under their service and nests them back', () => {
     const doc = ConfigDocumentSchema.parse(validateYamlSource(parseYamlSource(YAML, 'g.yaml'), ConfigDocumentSchema, 'g.yaml'));
-    const { services, routes } = documentObjects(doc);
+    const objects = documentObjects(doc);
+    const routes = objects.route as Array<{ spec: RouteSpec; path: unknown[] }>;
     assert.equal(routes[0]!.spec.service, 'httpbin');
     assert.deepEqual(routes[0]!.path, ['services', 0, 'routes', 0]);
-    const rebuilt = buildDocument('default', services.map((s) => s.spec), routes.map((r) => r.spec));
+    const rebuilt = buildDocument('default', {
+      certificate: [],
+      domain: [],
+      service: objects.service.map((s) => s.spec as ServiceSpec),
+      route: routes.map((r) => r.spec),
+    });
     assert.deepEqual(rebuilt, doc);
   });
 

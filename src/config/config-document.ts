@@ -1,10 +1,12 @@
 /**
  * The declarative configuration document (`portcullis apply -f gateway.yaml`, `portcullis export`):
- * one tenant's services, each with its routes nested under it (a nested route's `service` is the
- * service it sits under).
+ * one tenant's certificates, domains and services, each service with its routes nested under it (a
+ * nested route's `service` is the service it sits under).
  *
  * ```yaml
  * tenant: default
+ * certificates: [{ name: api, cert: "-----BEGIN CERTIFICATE-----…", key: "-----BEGIN PRIVATE KEY-----…" }]
+ * domains: [{ name: api, hosts: [api.example.com], certificate: api }]
  * services:
  *   - name: httpbin
  *     upstream: { targets: [{ url: http://127.0.0.1:3000 }] }
@@ -19,7 +21,10 @@
 
 import { z } from 'zod';
 import { NameSchema } from '../model/common.js';
+import { CertificateSpecSchema, type CertificateSpec } from '../model/certificate.js';
+import { DomainSpecSchema, type DomainSpec } from '../model/domain.js';
 import { RouteSpecSchema, type RouteSpec } from '../model/route.js';
+import type { ConfigKind } from '../storage/store.js';
 import { ServiceSpecSchema, type ServiceSpec } from '../model/service.js';
 
 /** A route inside a document: a route spec without `service` (implied by the enclosing service). */
@@ -30,7 +35,18 @@ export const DocumentServiceSchema = ServiceSpecSchema.extend({
   routes: z.array(DocumentRouteSchema).max(10_000).default([]).describe("The service's routes; their `service` is this service"),
 });
 
-function checkUniqueNames(doc: { services: Array<{ name: string; routes: Array<{ name: string }> }> }, ctx: z.RefinementCtx): void {
+function checkUniqueNames(
+  doc: { certificates: Array<{ name: string }>; domains: Array<{ name: string }>; services: Array<{ name: string; routes: Array<{ name: string }> }> },
+  ctx: z.RefinementCtx,
+): void {
+  for (const list of ['certificates', 'domains'] as const) {
+    const seen = new Map<string, number>();
+    doc[list].forEach((o, i) => {
+      const at = seen.get(o.name);
+      if (at !== undefined) ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: `duplicate name "${o.name}" (also ${list}.${at})` });
+      else seen.set(o.name, i);
+    });
+  }
   const services = new Map<string, number>();
   const routes = new Map<string, string>();
   doc.services.forEach((svc, i) => {
@@ -49,6 +65,8 @@ function checkUniqueNames(doc: { services: Array<{ name: string; routes: Array<{
 export const ConfigDocumentSchema = z
   .object({
     tenant: NameSchema.optional().describe('Tenant the document describes; default "default" (or the tenant it is sent to)'),
+    certificates: z.array(CertificateSpecSchema).max(10_000).default([]).describe('Server certificates (keys are secrets)'),
+    domains: z.array(DomainSpecSchema).max(10_000).default([]).describe('Host names served over TLS, their certificate and client-certificate policy'),
     services: z.array(DocumentServiceSchema).max(10_000).default([]),
   })
   .strict()
@@ -65,8 +83,8 @@ export interface PlacedSpec<S> {
   readonly path: readonly (string | number)[];
 }
 
-/** Flattens a validated document into service and route specs (routes get their `service`). */
-export function documentObjects(doc: ConfigDocument): { services: PlacedSpec<ServiceSpec>[]; routes: PlacedSpec<RouteSpec>[] } {
+/** Flattens a validated document into specs per kind (routes get their `service`), with positions. */
+export function documentObjects(doc: ConfigDocument): Record<ConfigKind, PlacedSpec<unknown>[]> {
   const services: PlacedSpec<ServiceSpec>[] = [];
   const routes: PlacedSpec<RouteSpec>[] = [];
   doc.services.forEach((svc, i) => {
@@ -76,18 +94,31 @@ export function documentObjects(doc: ConfigDocument): { services: PlacedSpec<Ser
       routes.push({ spec: { ...route, service: svc.name }, path: ['services', i, 'routes', j] });
     });
   });
-  return { services, routes };
+  return {
+    certificate: doc.certificates.map((spec, i) => ({ spec, path: ['certificates', i] })),
+    domain: doc.domains.map((spec, i) => ({ spec, path: ['domains', i] })),
+    service: services,
+    route: routes,
+  };
+}
+
+/** Specs of every kind, as returned by reads (canonical, secrets redacted). */
+export interface DocumentSpecs {
+  certificate: CertificateSpec[];
+  domain: DomainSpec[];
+  service: ServiceSpec[];
+  route: RouteSpec[];
 }
 
 /**
- * Builds a document from specs (as returned by reads: canonical, secrets redacted). Services and
- * routes are ordered by name; a route is nested under its service and loses its `service` field.
- * Routes whose service is not among `services` are left out (they cannot exist in a valid config).
+ * Builds a document from specs. Objects are ordered by name; a route is nested under its service and
+ * loses its `service` field. Routes whose service is absent are left out (they cannot exist in a
+ * valid config).
  */
-export function buildDocument(tenant: string, services: readonly ServiceSpec[], routes: readonly RouteSpec[]): ConfigDocument {
+export function buildDocument(tenant: string, specs: DocumentSpecs): ConfigDocument {
   const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   const grouped = new Map<string, DocumentRoute[]>();
-  for (const route of [...routes].sort(byName)) {
+  for (const route of [...specs.route].sort(byName)) {
     const { service, ...rest } = route;
     const list = grouped.get(service) ?? [];
     list.push(rest);
@@ -95,6 +126,8 @@ export function buildDocument(tenant: string, services: readonly ServiceSpec[], 
   }
   return {
     tenant,
-    services: [...services].sort(byName).map((svc) => ({ ...svc, routes: grouped.get(svc.name) ?? [] })),
+    certificates: [...specs.certificate].sort(byName),
+    domains: [...specs.domain].sort(byName),
+    services: [...specs.service].sort(byName).map((svc) => ({ ...svc, routes: grouped.get(svc.name) ?? [] })),
   };
 }

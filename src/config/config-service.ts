@@ -14,8 +14,10 @@
 import type { z } from 'zod';
 import { Errors, GatewayError, gatewayError, type ErrorDetail } from '../core/errors.js';
 import { NameSchema } from '../model/common.js';
-import { RouteSpecSchema, type RouteSpec } from '../model/route.js';
-import { ServiceSpecSchema, type ServiceSpec } from '../model/service.js';
+import { CertificateSpecSchema } from '../model/certificate.js';
+import { DomainSpecSchema } from '../model/domain.js';
+import { RouteSpecSchema } from '../model/route.js';
+import { ServiceSpecSchema } from '../model/service.js';
 import { TenantSpecSchema } from '../model/tenant.js';
 import type { PluginRegistry } from '../pipeline/plugin.js';
 import { planSnapshot } from '../snapshot/plan.js';
@@ -37,7 +39,12 @@ export interface ConfigServiceDeps {
 }
 
 /** The schema validating each kind's spec. */
-export const SPEC_SCHEMAS = { service: ServiceSpecSchema, route: RouteSpecSchema } as const satisfies Record<ConfigKind, z.ZodType>;
+export const SPEC_SCHEMAS = {
+  certificate: CertificateSpecSchema,
+  domain: DomainSpecSchema,
+  service: ServiceSpecSchema,
+  route: RouteSpecSchema,
+} as const satisfies Record<ConfigKind, z.ZodType>;
 
 export type SpecOf<K extends ConfigKind> = z.output<(typeof SPEC_SCHEMAS)[K]>;
 
@@ -262,20 +269,20 @@ export class ConfigService {
 
   /** The tenant's configuration as a document (canonical, secrets redacted). Throws NOT_FOUND for an unknown tenant. */
   async exportDocument(tenant: string): Promise<ConfigDocument> {
-    // One transaction for a consistent read of both kinds (it writes nothing, so no revision bump).
-    const { services, routes } = await this.deps.store.transaction(async (tx) => {
+    // One transaction for a consistent read of every kind (it writes nothing, so no revision bump).
+    const records = await this.deps.store.transaction(async (tx) => {
       const scope = await tx.tenant(tenant);
-      return { services: await scope.listAll('service'), routes: await scope.listAll('route') };
+      const out = {} as Record<ConfigKind, ConfigRecord[]>;
+      for (const kind of CONFIG_KINDS) out[kind] = await scope.listAll(kind);
+      return out;
     });
-    return buildDocument(
-      tenant,
-      services.map((r) => this.view('service', r).spec),
-      routes.map((r) => this.view('route', r).spec),
-    );
+    const specs = {} as { [K in ConfigKind]: SpecOf<K>[] };
+    for (const kind of CONFIG_KINDS) (specs as Record<ConfigKind, unknown[]>)[kind] = records[kind].map((r) => this.view(kind, r).spec);
+    return buildDocument(tenant, specs);
   }
 
   /**
-   * Makes the tenant's services and routes exactly what `input` (a document) says, in one transaction:
+   * Makes the tenant's objects exactly what `input` (a document) says, in one transaction:
    * creates, updates and deletes (objects absent from the document are removed). Creates the tenant
    * when it does not exist. With `dryRun`, validates everything and reports the changes, then rolls
    * back. Error paths point into the document (`services.0.routes.1.service`).
@@ -295,17 +302,18 @@ export class ConfigService {
           changes.push({ action: 'create', kind: 'tenant', name: tenant });
         }
         const scope = await tx.tenant(tenant);
-        const current = {
-          service: new Map((await scope.listAll('service')).map((r) => [r.name, r] as const)),
-          route: new Map((await scope.listAll('route')).map((r) => [r.name, r] as const)),
-        };
+        const current = {} as Record<ConfigKind, Map<string, ConfigRecord>>;
+        const wanted = {} as Record<ConfigKind, Map<string, Record<string, unknown>>>;
         const details: ErrorDetail[] = [];
-        const seal = <S extends ServiceSpec | RouteSpec>(kind: ConfigKind, placed: PlacedSpec<S>) =>
-          [placed.spec.name, sealSecrets(this.deps.secrets, kind, tenant, placed.spec as unknown as Record<string, unknown>, current[kind].get(placed.spec.name)?.spec, placed.path, details)] as const;
-        const wanted = {
-          service: new Map(desired.services.map((p) => seal('service', p))),
-          route: new Map(desired.routes.map((p) => seal('route', p))),
-        };
+        for (const kind of CONFIG_KINDS) {
+          current[kind] = new Map((await scope.listAll(kind)).map((r) => [r.name, r] as const));
+          wanted[kind] = new Map(
+            desired[kind].map((p) => {
+              const spec = p.spec as Record<string, unknown> & { name: string };
+              return [spec.name, sealSecrets(this.deps.secrets, kind, tenant, spec, current[kind].get(spec.name)?.spec, p.path, details)] as const;
+            }),
+          );
+        }
         if (details.length > 0) throw validationError('document', details);
 
         const specsOf = (m: Map<string, ConfigRecord>) => new Map([...m].map(([n, r]) => [n, r.spec] as const));
@@ -318,10 +326,9 @@ export class ConfigService {
           else await scope.delete(kind, c.name);
         }
         if (kindChanges.length > 0) {
-          const rewrites: PathRewrite[] = [
-            ...desired.services.map((p) => ({ from: objectPrefix('service', tenant, p.spec.name), to: joinPath(p.path) })),
-            ...desired.routes.map((p) => ({ from: objectPrefix('route', tenant, p.spec.name), to: joinPath(p.path) })),
-          ];
+          const rewrites: PathRewrite[] = CONFIG_KINDS.flatMap((kind) =>
+            desired[kind].map((p) => ({ from: objectPrefix(kind, tenant, (p.spec as { name: string }).name), to: joinPath(p.path) })),
+          );
           await this.validateCandidate(tx, rewrites);
         }
         if (opts.dryRun) throw new DryRunRollback();

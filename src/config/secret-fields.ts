@@ -4,6 +4,7 @@
  */
 
 import type { ConfigKind } from '../storage/store.js';
+import { clientKeyProblem } from '../tls/upstream/upstream-tls-checks.js';
 
 /** AAD for a sealed field: `kind:tenant:name:field`. */
 export function secretAad(kind: ConfigKind, tenant: string, name: string, field: string): string {
@@ -11,10 +12,36 @@ export function secretAad(kind: ConfigKind, tenant: string, name: string, field:
 }
 
 /**
- * Secret-valued maps per kind, as paths into the spec. Every value of such a map is a secret: sealed
- * before storage, redacted on read.
+ * Where secrets sit in each kind's spec, as paths. A path ending in "*" means every value of the map
+ * at that path. Every such value is sealed before storage and redacted on read.
  */
-export const SECRET_MAPS: Readonly<Record<ConfigKind, readonly (readonly string[])[]>> = {
-  service: [['upstream', 'secretHeaders']],
+export const SECRET_PATHS: Readonly<Record<ConfigKind, readonly (readonly string[])[]>> = {
+  certificate: [['key']],
+  domain: [],
+  service: [
+    ['upstream', 'secretHeaders', '*'],
+    ['upstream', 'tls', 'clientKey'],
+  ],
   route: [],
+};
+
+/** A check that needs a secret's clear value and its (non-secret) siblings; returns a problem message or undefined. */
+export type SecretCheck = (clear: string, spec: Record<string, unknown>) => string | undefined;
+
+/**
+ * Checks of single secret fields, by kind and field path. A kind's schema checks a value sent in
+ * clear, but cannot read one kept by sending "<redacted>" (it only sees that marker, or the sealed
+ * value): sealing runs these checks on the stored value it keeps, so for example a new `clientCert`
+ * sent with a redacted `clientKey` is still checked against that key.
+ */
+export const SECRET_CHECKS: Readonly<Partial<Record<ConfigKind, Readonly<Record<string, SecretCheck>>>>> = {
+  certificate: {
+    key: (key, spec) => clientKeyProblem(key, typeof spec.cert === 'string' ? spec.cert : undefined)?.replace('clientCert', 'cert'),
+  },
+  service: {
+    'upstream.tls.clientKey': (key, spec) => {
+      const tls = (spec.upstream as { tls?: { clientCert?: unknown } } | undefined)?.tls;
+      return clientKeyProblem(key, typeof tls?.clientCert === 'string' ? tls.clientCert : undefined);
+    },
+  },
 };

@@ -48,6 +48,53 @@ describe('loadSettings', () => {
     await assert.rejects(loadSettings({ env: {}, flags: { configFile: unknown } }), /settings\.yaml:1:1/);
   });
 
+  it('defaults every TLS listener to the strict policy and HSTS on', async () => {
+    const s = await loadSettings({ env: {}, flags: {} });
+    assert.deepEqual(s.https.tls, { minVersion: 'TLSv1.2' });
+    assert.deepEqual(s.admin.tls, { minVersion: 'TLSv1.2' });
+    assert.deepEqual(s.https.hsts, { enabled: true, maxAge: 31_536_000, includeSubDomains: false, preload: false });
+    assert.equal('tls' in s.http, false, 'the plain-HTTP listener has no TLS policy');
+    const partial = await loadSettings({ env: {}, flags: { configFile: await file('https:\n  port: 1\n  hsts:\n    includeSubDomains: true\n') } });
+    assert.deepEqual(partial.https.tls, { minVersion: 'TLSv1.2' });
+    assert.deepEqual(partial.https.hsts, { enabled: true, maxAge: 31_536_000, includeSubDomains: true, preload: false });
+  });
+
+  it('accepts narrower TLS policies per listener', async () => {
+    const f = await file('https:\n  tls:\n    minVersion: TLSv1.3\n    curves: X25519:secp384r1\nadmin:\n  tls:\n    ciphers: ECDHE-ECDSA-AES256-GCM-SHA384:TLS_AES_256_GCM_SHA384\n');
+    const s = await loadSettings({ env: {}, flags: { configFile: f } });
+    assert.deepEqual(s.https.tls, { minVersion: 'TLSv1.3', curves: 'X25519:secp384r1' });
+    assert.deepEqual(s.admin.tls, { minVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384:TLS_AES_256_GCM_SHA384' });
+  });
+
+  it('refuses anything that would allow TLS below 1.2 or weaker suites and curves, with line and column', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['https:\n  tls:\n    minVersion: TLSv1.1\n', /settings\.yaml:3:17: https\.tls\.minVersion: must be TLSv1\.2 or TLSv1\.3/],
+      ['https:\n  tls:\n    minVersion: TLSv1\n', /https\.tls\.minVersion/],
+      ['admin:\n  tls:\n    minVersion: SSLv3\n', /admin\.tls\.minVersion/],
+      ['https:\n  tls:\n    ciphers: ECDHE-ECDSA-AES128-SHA\n', /settings\.yaml:3:14: https\.tls\.ciphers: ECDHE-ECDSA-AES128-SHA: only ECDHE \+ AEAD/],
+      ['https:\n  tls:\n    ciphers: AES128-GCM-SHA256\n', /https\.tls\.ciphers: AES128-GCM-SHA256/],
+      ['https:\n  tls:\n    ciphers: "HIGH:!aNULL"\n', /https\.tls\.ciphers/],
+      ['https:\n  tls:\n    ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256:@SECLEVEL=0"\n', /@SECLEVEL=0/],
+      ['https:\n  tls:\n    ciphers: TLS_AES_128_GCM_SHA256\n', /names no TLS 1\.2 suite while minVersion is TLSv1\.2/],
+      ['https:\n  tls:\n    curves: X25519:secp192r1\n', /https\.tls\.curves: secp192r1/],
+      ['https:\n  tls:\n    maxVersion: TLSv1.1\n', /settings\.yaml:3:5/],
+      ['http:\n  tls:\n    minVersion: TLSv1.2\n', /settings\.yaml:2:3/],
+      ['https:\n  hsts:\n    preload: true\n', /https\.hsts\.preload: requires includeSubDomains/],
+      ['https:\n  hsts:\n    maxAge: -1\n', /https\.hsts\.maxAge/],
+    ];
+    for (const [text, expected] of cases) {
+      const f = await file(text);
+      await assert.rejects(loadSettings({ env: {}, flags: { configFile: f } }), (e: unknown) => {
+        assert.ok(e instanceof GatewayError, String(e));
+        assert.match(e.message, expected, text);
+        return true;
+      });
+    }
+    // A TLS 1.3-only policy may name TLS 1.3 suites alone.
+    const ok = await file('https:\n  tls:\n    minVersion: TLSv1.3\n    ciphers: TLS_AES_256_GCM_SHA384\n');
+    assert.equal((await loadSettings({ env: {}, flags: { configFile: ok } })).https.tls.ciphers, 'TLS_AES_256_GCM_SHA384');
+  });
+
   it('refuses bad env values without echoing secrets', async () => {
     await assert.rejects(loadSettings({ env: { PORTCULLIS_HTTPS_PORT: 'http' }, flags: {} }), /PORTCULLIS_HTTPS_PORT must be a port/);
   });

@@ -8,19 +8,66 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { gatewayError } from '../core/errors.js';
+import { checkHsts, DEFAULT_HSTS } from '../listeners/hsts.js';
+import { checkTlsPolicy, TLS_MIN_VERSIONS } from '../listeners/tls-policy.js';
 import { ByteSizeSchema, DurationSchema } from '../model/common.js';
 import { parseYamlSource, validateYamlSource } from './yaml-source.js';
 
 const PortSchema = z.number().int().min(0).max(65535);
 
-const ListenerSchema = (port: number, host: string) =>
-  z
-    .object({
-      enabled: z.boolean().default(true),
-      host: z.string().min(1).default(host),
-      port: PortSchema.default(port),
-    })
-    .strict();
+const listenerFields = (port: number, host: string) => ({
+  enabled: z.boolean().default(true),
+  host: z.string().min(1).default(host),
+  port: PortSchema.default(port),
+});
+
+const ListenerSchema = (port: number, host: string) => z.object(listenerFields(port, host)).strict();
+
+/**
+ * A TLS listener's policy (`https.tls`, `admin.tls`). Strict by default; it can be narrowed or
+ * reordered, never widened: anything below TLS 1.2, any TLS 1.2 suite but ECDHE + AEAD, and weak
+ * curves are refused here, at start (see listeners/tls-policy.ts).
+ */
+const TlsPolicySchema = z
+  .object({
+    minVersion: z
+      .enum(TLS_MIN_VERSIONS, { error: 'must be TLSv1.2 or TLSv1.3 (TLS 1.0 and 1.1 are never enabled)' })
+      .default('TLSv1.2')
+      .describe('Lowest TLS version accepted (the highest is TLS 1.3)'),
+    ciphers: z.string().optional().describe('Cipher suites in order of preference, colon-separated (ECDHE + AEAD only)'),
+    curves: z.string().optional().describe('Key exchange groups in order of preference, colon-separated'),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    for (const p of checkTlsPolicy(policy)) ctx.addIssue({ code: 'custom', path: [p.field], message: p.message });
+  });
+const defaultTlsPolicy = () => ({ minVersion: 'TLSv1.2' as const });
+
+/** HSTS on every response of the TLS listeners (data plane and admin): one policy, as HSTS is per host. */
+const HstsSchema = z
+  .object({
+    enabled: z.boolean().default(DEFAULT_HSTS.enabled),
+    maxAge: z.number().int().min(0).max(2 ** 31 - 1).default(DEFAULT_HSTS.maxAge).describe('Seconds'),
+    includeSubDomains: z.boolean().default(DEFAULT_HSTS.includeSubDomains),
+    preload: z.boolean().default(DEFAULT_HSTS.preload),
+  })
+  .strict()
+  .superRefine((hsts, ctx) => {
+    for (const p of checkHsts(hsts)) ctx.addIssue({ code: 'custom', path: [p.field], message: p.message });
+  });
+
+/**
+ * Client certificates for connections that match no tenant domain (no SNI, or an unknown name):
+ * the listener's default policy. Tenant domains carry their own.
+ */
+const ListenerClientAuthSchema = z
+  .object({
+    mode: z.enum(['off', 'optional', 'required']).default('off'),
+    caFile: z.string().optional().describe('PEM bundle of trusted client CAs (required unless mode is off)'),
+    depth: z.number().int().min(1).max(10).default(3),
+  })
+  .strict()
+  .refine((v) => v.mode === 'off' || v.caFile !== undefined, { path: ['caFile'], message: 'is required when mode is not off' });
 
 const CidrSchema = z
   .string()
@@ -30,11 +77,25 @@ export const SettingsSchema = z
   .object({
     dataDir: z.string().min(1).default('.portcullis').describe('Data directory (SQLite database, keys, development CA)'),
     databaseUrl: z.string().optional().describe('postgres://… for PostgreSQL; default is SQLite in the data directory'),
-    https: ListenerSchema(8443, '0.0.0.0').default({ enabled: true, host: '0.0.0.0', port: 8443 }).describe('HTTPS data plane'),
+    https: z
+      .object({
+        ...listenerFields(8443, '0.0.0.0'),
+        tls: TlsPolicySchema.default(defaultTlsPolicy),
+        hsts: HstsSchema.default(() => ({ ...DEFAULT_HSTS })),
+        clientAuth: ListenerClientAuthSchema.default(() => ({ mode: 'off' as const, depth: 3 })).describe('Client certificates for names that match no domain'),
+        unknownSni: z.enum(['default', 'refuse']).default('default').describe('A server name that matches no domain (or none): serve the default certificate, or refuse the handshake'),
+      })
+      .strict()
+      .default(() => ({ enabled: true, host: '0.0.0.0', port: 8443, tls: defaultTlsPolicy(), hsts: { ...DEFAULT_HSTS }, clientAuth: { mode: 'off' as const, depth: 3 }, unknownSni: 'default' as const }))
+      .describe('HTTPS data plane'),
     http: ListenerSchema(8080, '0.0.0.0')
       .default({ enabled: true, host: '0.0.0.0', port: 8080 })
       .describe('Plain HTTP listener; answers every request with a 308 redirect to HTTPS'),
-    admin: ListenerSchema(9443, '127.0.0.1').default({ enabled: true, host: '127.0.0.1', port: 9443 }).describe('Admin API (HTTPS)'),
+    admin: z
+      .object({ ...listenerFields(9443, '127.0.0.1'), tls: TlsPolicySchema.default(defaultTlsPolicy) })
+      .strict()
+      .default(() => ({ enabled: true, host: '127.0.0.1', port: 9443, tls: defaultTlsPolicy() }))
+      .describe('Admin API (HTTPS; HSTS as https.hsts)'),
     tls: z
       .object({
         certFile: z.string().optional().describe('PEM certificate chain for the listeners; default: a development certificate'),

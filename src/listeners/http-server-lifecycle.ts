@@ -1,39 +1,66 @@
 import { STATUS_CODES, type Server as HttpServer } from 'node:http';
-import type { Server as HttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { gatewayError, type ErrorKind } from '../core/errors.js';
 import type { Listener } from './listener.js';
 
-type AnyServer = HttpServer | HttpsServer;
-
 /**
- * Answers HTTP framing errors Node detects before a request exists: oversized head → 431, timeouts →
- * 408, anything malformed → 400, each as JSON on a closing connection. Never leaves a socket hanging.
+ * Answers HTTP/1.1 framing errors Node detects before a request exists: oversized head → 431,
+ * timeouts → 408, anything malformed → 400, each as JSON on a closing connection. Any other error
+ * (a reset, a failed TLS handshake, which TLS servers also report as `clientError`) just closes the
+ * socket. Never leaves a socket hanging. `extraHeaders` are added to every answer (HSTS on TLS listeners).
  */
-export function answerClientErrors(server: AnyServer, logger: Logger, listener: string): void {
+export function answerClientErrors(server: NetServer, logger: Logger, listener: string, extraHeaders: Readonly<Record<string, string>> = {}): void {
+  const extra = Object.entries(extraHeaders)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   server.on('clientError', (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Socket) => {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
+    const code = err.code ?? '';
+    const httpError = code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    if (!httpError || !socket.writable) {
       socket.destroy();
       return;
     }
-    const kind: ErrorKind =
-      err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST';
+    const kind: ErrorKind = code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST';
     const ge = gatewayError(kind);
     const body = ge.toJSONString();
     logger.info({ listener, code: err.code, status: ge.status, remote: socket.remoteAddress }, 'rejected malformed request');
     socket.end(
-      `HTTP/1.1 ${ge.status} ${STATUS_CODES[ge.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${ge.status} ${STATUS_CODES[ge.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
     );
   });
 }
 
+/** How a listener closes its connections when it stops. */
+export interface ConnectionControl {
+  /** Draining began (the server no longer accepts): close what is idle, ask the rest to finish. */
+  drain(): void;
+  /** The grace period is over: close everything still open. */
+  closeAll(): void;
+}
+
+/** Node's HTTP/1.1 server: idle keep-alive connections close at once, the rest at the deadline. */
+export function httpConnectionControl(server: HttpServer): ConnectionControl {
+  return {
+    drain: () => server.closeIdleConnections(),
+    closeAll: () => server.closeAllConnections(),
+  };
+}
+
 /**
- * Wraps a Node HTTP(S) server in the {@link Listener} lifecycle, with graceful drain: on stop it closes
- * idle keep-alive connections at once, lets active requests finish (their responses carry
- * `Connection: close` via `isDraining`), and destroys whatever remains after the grace period.
+ * Wraps a Node server in the {@link Listener} lifecycle, with graceful drain: on stop it stops
+ * accepting, lets `control` close idle connections and ask active ones to finish (HTTP/1.1 responses
+ * carry `Connection: close` via `isDraining`; HTTP/2 sessions get a GOAWAY), and closes whatever
+ * remains after the grace period.
  */
-export function serverListener(name: string, server: AnyServer, host: string, port: number, onDrainStart: () => void): Listener {
+export function serverListener(
+  name: string,
+  server: NetServer,
+  host: string,
+  port: number,
+  onDrainStart: () => void,
+  control: ConnectionControl = httpConnectionControl(server as HttpServer),
+): Listener {
   let started = false;
   let stopping: Promise<void> | undefined;
   return {
@@ -59,13 +86,13 @@ export function serverListener(name: string, server: AnyServer, host: string, po
       if (!started) return (stopping = Promise.resolve());
       onDrainStart();
       stopping = new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        const timer = setTimeout(() => control.closeAll(), graceMs);
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
           resolve();
         });
-        server.closeIdleConnections();
+        control.drain();
       });
       return stopping;
     },

@@ -1,4 +1,7 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { SEALED_PREFIX } from '../secrets/secret-box.js';
+import { certificateBundleProblem, clientKeyProblem, spkiPinProblem } from '../tls/upstream/upstream-tls-checks.js';
 import { DurationSchema, NameSchema, PluginConfigMapSchema } from './common.js';
 
 /** Marks a string field as a secret: encrypted at rest, redacted on read. */
@@ -29,6 +32,96 @@ export const UpstreamTimeoutsSchema = z
   })
   .strict();
 
+/** Longest accepted PEM bundle (`ca`, `clientCert`). */
+const MAX_PEM_BUNDLE = 1_000_000;
+/** Longest accepted `clientKey` in clear; the stored (sealed) form is about 4/3 of that, plus a header. */
+const MAX_CLIENT_KEY_LENGTH = 16_384;
+const MAX_SEALED_CLIENT_KEY_LENGTH = 24_576;
+
+const ServerNameSchema = z
+  .string()
+  .max(253)
+  .toLowerCase()
+  .regex(/^(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*$/, 'must be a DNS host name')
+  .refine((v) => isIP(v) === 0, 'must be a host name, not an IP address (IP-literal targets send no server name)');
+
+/** TLS to `https://` targets. Every field is optional; the defaults are Node's (system roots, full verification). */
+export const UpstreamTlsSchema = z
+  .object({
+    ca: z
+      .string()
+      .min(1)
+      .max(MAX_PEM_BUNDLE)
+      .optional()
+      .describe("PEM bundle of the CA certificates that upstream certificates must chain to. Replaces the system roots (Node's bundled Mozilla store), which are the default."),
+    servername: ServerNameSchema.optional().describe(
+      'Server name (SNI) to send, and the name the certificate must carry. Default: the target host; none for an IP-literal target (its certificate must then carry the IP address).',
+    ),
+    verify: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Hostname verification: the certificate must name `servername` (or the target host). Only an explicit `false` turns it off, and the gateway logs a warning when it does; the chain is still verified against `ca` and pins still apply.',
+      ),
+    clientCert: z
+      .string()
+      .min(1)
+      .max(MAX_PEM_BUNDLE)
+      .optional()
+      .describe('PEM client certificate chain (leaf first) presented to upstreams that require mutual TLS. Needs `clientKey`.'),
+    clientKey: z
+      .string()
+      .min(1)
+      .max(MAX_SEALED_CLIENT_KEY_LENGTH)
+      .optional()
+      .describe(`PEM private key of \`clientCert\` (unencrypted PKCS#8, SEC1 or PKCS#1). Secret: encrypted at rest, shown as "${REDACTED}"; sending "${REDACTED}" back keeps the stored value.`),
+    spkiPins: z
+      .array(
+        z.string().superRefine((pin, ctx) => {
+          const problem = spkiPinProblem(pin);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      )
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        "Base64 SHA-256 hashes of SubjectPublicKeyInfo (as HPKP and Envoy's verify_certificate_spki): the connection fails unless the upstream's leaf public key is one of them. Checked in addition to chain and hostname verification.",
+      ),
+    sessionReuse: z
+      .boolean()
+      .default(true)
+      .describe('Resume TLS sessions on new connections to a target (an abbreviated handshake). `false`: every connection does a full handshake.'),
+  })
+  .strict()
+  .superRefine((tls, ctx) => {
+    let chainOk = false;
+    if (typeof tls.ca === 'string') {
+      const problem = certificateBundleProblem(tls.ca, 'certificate bundle');
+      if (problem) ctx.addIssue({ code: 'custom', path: ['ca'], message: problem });
+    }
+    if (typeof tls.clientCert === 'string') {
+      const problem = certificateBundleProblem(tls.clientCert, 'certificate chain');
+      if (problem) ctx.addIssue({ code: 'custom', path: ['clientCert'], message: problem });
+      chainOk = problem === undefined;
+      if (tls.clientKey === undefined) ctx.addIssue({ code: 'custom', path: ['clientKey'], message: 'is required with clientCert' });
+    }
+    if (typeof tls.clientKey === 'string') {
+      if (tls.clientCert === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['clientCert'], message: 'is required with clientKey' });
+        return;
+      }
+      // A redacted or sealed key cannot be read here; secret sealing checks a kept key against the chain.
+      if (tls.clientKey === REDACTED || tls.clientKey.startsWith(SEALED_PREFIX)) return;
+      if (tls.clientKey.length > MAX_CLIENT_KEY_LENGTH) {
+        ctx.addIssue({ code: 'custom', path: ['clientKey'], message: `is longer than ${MAX_CLIENT_KEY_LENGTH} characters` });
+        return;
+      }
+      const problem = clientKeyProblem(tls.clientKey, chainOk ? tls.clientCert : undefined);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['clientKey'], message: problem });
+    }
+  });
+
 export const UpstreamSpecSchema = z
   .object({
     targets: z.array(UpstreamTargetSchema).min(1).max(256),
@@ -40,8 +133,14 @@ export const UpstreamSpecSchema = z
       .record(HeaderNameSchema, HeaderValueSchema)
       .default({})
       .describe(`Headers added to every upstream request whose values are credentials: encrypted at rest, shown as "${REDACTED}". Sending "${REDACTED}" back keeps the stored value.`),
+    tls: UpstreamTlsSchema.optional().describe('TLS to https:// targets: trusted CAs, server name, verification, client certificate (mutual TLS), pins, session reuse'),
   })
-  .strict();
+  .strict()
+  .superRefine((u, ctx) => {
+    if (u.tls !== undefined && Array.isArray(u.targets) && !u.targets.some((t) => typeof t?.url === 'string' && /^https:/i.test(t.url))) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'applies to https:// targets, and this upstream has none' });
+    }
+  });
 
 /** A service: a named upstream that routes send traffic to. */
 export const ServiceSpecSchema = z
@@ -54,5 +153,6 @@ export const ServiceSpecSchema = z
 
 export type UpstreamTarget = z.output<typeof UpstreamTargetSchema>;
 export type UpstreamSpec = z.output<typeof UpstreamSpecSchema>;
+export type UpstreamTls = z.output<typeof UpstreamTlsSchema>;
 export type ServiceSpec = z.output<typeof ServiceSpecSchema>;
 export type ServiceSpecInput = z.input<typeof ServiceSpecSchema>;

@@ -2,10 +2,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { toGatewayError, type GatewayError } from '../core/errors.js';
+import { connectionSocketOf } from '../listeners/connection-socket.js';
+import type { ClientCertificate } from '../tls/client-certificate.js';
+import { connectionTls, type ConnectionTls } from '../tls/tls-edge.js';
 import type { CompiledRoute } from './compiled-route.js';
 
 /** What a request carries across phases. One instance per request; fields are filled as phases run. */
 const notDraining = (): boolean => false;
+
+/**
+ * The authority the client asked for, with port: HTTP/2's `:authority` pseudo-header (RFC 9113
+ * §8.3.1: it takes the place of Host), else the Host header.
+ */
+export function requestAuthority(req: IncomingMessage): string | undefined {
+  const authority = req.headers[':authority'];
+  return typeof authority === 'string' && authority !== '' ? authority : req.headers.host;
+}
 
 export class RequestContext {
   /** `process.hrtime.bigint()`-free monotonic start, in ms (performance.now()). */
@@ -52,7 +64,7 @@ export class RequestContext {
     now: number,
     nowEpoch: number,
   ) {
-    this.socket = req.socket;
+    this.socket = connectionSocketOf(req);
     this.path = path;
     this.upstreamPath = path;
     this.query = query;
@@ -63,7 +75,10 @@ export class RequestContext {
 
   /** True while the gateway shuts down: responses then close their connection. Set by the request handler. */
   isDraining: () => boolean = notDraining;
-  /** The client connection, captured at start (Node detaches it from `req` once the exchange ends). */
+  /**
+   * The client connection, captured at start (Node detaches it from `req` once the exchange ends).
+   * For HTTP/2, the session's TLS socket (never write to it: the session owns it).
+   */
   readonly socket: Socket;
 
   /** The TLS socket when the request arrived over TLS. */
@@ -72,15 +87,28 @@ export class RequestContext {
     return s.encrypted ? s : undefined;
   }
 
-  /** Response headers every response of this request must carry (request id; `Connection: close` while draining). */
+  /**
+   * Response headers every response of this request must carry (request id; `Connection: close` while
+   * draining, on HTTP/1.1 only: HTTP/2 has no connection header, its sessions drain with GOAWAY).
+   */
   finalHeaders(headers: Record<string, string | string[] | undefined>): void {
     headers['x-request-id'] = this.requestId;
-    if (this.isDraining()) headers.connection = 'close';
+    if (this.isDraining() && this.req.httpVersionMajor < 2) headers.connection = 'close';
   }
 
   /** Sets (or with null, removes) a header on the upstream request. `name` must be lower-case. */
   setUpstreamHeader(name: string, value: string | null): void {
     (this.upstreamHeaderEdits ??= new Map()).set(name, value);
+  }
+
+  /** The connection's TLS facts from the edge: domain, server name, verified client certificate. */
+  get tls(): ConnectionTls | undefined {
+    return connectionTls(this.socket);
+  }
+
+  /** The verified client certificate (mutual TLS), when the connection presented one. */
+  get clientCert(): ClientCertificate | undefined {
+    return connectionTls(this.socket)?.clientCert;
   }
 
   locals<T>(key: string): T | undefined {
@@ -110,7 +138,9 @@ export class RequestContext {
     res.setHeader('content-length', Buffer.byteLength(body));
     res.setHeader('x-request-id', this.requestId);
     // A request body left unread would desynchronise a keep-alive connection: close it instead.
-    if (!this.req.complete || this.isDraining()) res.setHeader('connection', 'close');
+    // (HTTP/2 has no connection header: an unread body only holds its own stream, which the listener
+    // closes with RST_STREAM(NO_ERROR) once this response is complete.)
+    if ((!this.req.complete || this.isDraining()) && this.req.httpVersionMajor < 2) res.setHeader('connection', 'close');
     if (ge.status === 401 && !res.hasHeader('www-authenticate')) res.setHeader('www-authenticate', 'Bearer');
     res.end(body);
   }

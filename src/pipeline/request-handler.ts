@@ -4,8 +4,9 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { gatewayError } from '../core/errors.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
+import type { ConnectionTls } from '../tls/tls-edge.js';
 import { runRequestHooks, type HookChain } from './compiled-route.js';
-import { RequestContext } from './context.js';
+import { RequestContext, requestAuthority } from './context.js';
 
 export interface RequestHandlerDeps {
   /** Read once per request: the request keeps the snapshot it started with. */
@@ -43,6 +44,17 @@ function clientIpOf(req: IncomingMessage): string {
 }
 
 /**
+ * A request must be for the TLS domain its connection was admitted to: a connection (or a resumed
+ * session, or an HTTP/2 connection reused across names) admitted under one domain's policy does not
+ * vouch for another domain's hosts. On an mTLS domain the Host must also be the SNI name itself.
+ */
+function misdirected(tls: ConnectionTls, host: string, snapshot: Snapshot): boolean {
+  const hostDomain = snapshot.tls?.resolve(host);
+  if (hostDomain !== undefined && (hostDomain.tenant !== tls.domain.tenant || hostDomain.name !== tls.domain.name)) return true;
+  return tls.domain.clientAuth.mode !== 'off' && tls.servername !== undefined && host !== tls.servername;
+}
+
+/**
  * The HTTP entry point of the data plane: route, request phases, terminal handler; log phase on close.
  * Never throws: every failure becomes a registry error response (or a cut stream once it started).
  */
@@ -65,7 +77,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
     const q = url.indexOf('?');
     let path = q === -1 ? url : url.slice(0, q);
     const query = q === -1 ? '' : url.slice(q);
-    const ctx = new RequestContext(req, res, requestIdOf(req), clientIpOf(req), path, query, hostOf(req.headers.host), performance.now(), Date.now());
+    const ctx = new RequestContext(req, res, requestIdOf(req), clientIpOf(req), path, query, hostOf(requestAuthority(req)), performance.now(), Date.now());
     ctx.isDraining = deps.isDraining;
     if (!snapshot) {
       ctx.fail(gatewayError('NOT_READY'));
@@ -83,6 +95,11 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
       return;
     }
     ctx.path = path;
+    const tls = ctx.tls;
+    if (tls !== undefined && misdirected(tls, ctx.host, snapshot)) {
+      ctx.fail(gatewayError('MISDIRECTED_REQUEST', `Host "${ctx.host}" does not match the TLS server name of this connection`));
+      return;
+    }
     const method = req.method ?? 'GET';
     const hit = snapshot.router.match(method, ctx.host, path);
     if (!hit) {
@@ -105,7 +122,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
     }
     const length = req.headers['content-length'];
     if (length !== undefined && Number(length) > snapshot.proxy.maxBodyBytes) {
-      res.setHeader('connection', 'close');
+      if (req.httpVersionMajor < 2) res.setHeader('connection', 'close');
       ctx.fail(gatewayError('BODY_TOO_LARGE', `Request body exceeds the limit of ${snapshot.proxy.maxBodyBytes} bytes`));
       return;
     }

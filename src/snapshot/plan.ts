@@ -8,7 +8,10 @@
 import type { z } from 'zod';
 import { gatewayError, type ErrorDetail } from '../core/errors.js';
 import type { PluginRegistry } from '../pipeline/plugin.js';
+import { CertificateSpecSchema, type CertificateSpec } from '../model/certificate.js';
+import { DomainSpecSchema, type DomainSpec } from '../model/domain.js';
 import { RouteSpecSchema, type RouteSpec } from '../model/route.js';
+import { X509Certificate } from 'node:crypto';
 import { ServiceSpecSchema, type ServiceSpec } from '../model/service.js';
 import { RouteConflictError } from '../router/router.js';
 import { TrieRouter } from '../router/trie-router.js';
@@ -32,8 +35,22 @@ export interface PlannedRoute {
   readonly plugins: readonly PlannedPlugin[];
 }
 
+export interface PlannedCertificate {
+  readonly tenant: string;
+  /** The key is still sealed. */
+  readonly spec: CertificateSpec;
+}
+
+export interface PlannedDomain {
+  readonly tenant: string;
+  readonly spec: DomainSpec;
+  readonly certificate: PlannedCertificate;
+}
+
 export interface SnapshotPlan {
   readonly revision: number;
+  readonly certificates: readonly PlannedCertificate[];
+  readonly domains: readonly PlannedDomain[];
   readonly services: readonly PlannedService[];
   readonly routes: readonly PlannedRoute[];
 }
@@ -69,11 +86,18 @@ function planPlugins(registry: PluginRegistry, where: string, configs: Record<st
   return out;
 }
 
+function byAge(a: ConfigRecord, b: ConfigRecord): number {
+  return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 /**
  * Validates a dump and returns its plan. Throws a VALIDATION GatewayError listing every problem found
  * (field paths in `details`), or CONFLICT for overlapping routes. Pure: no I/O, no resources.
  */
-export function planSnapshot(dump: ConfigDump, registry: PluginRegistry): SnapshotPlan {
+export function planSnapshot(input: ConfigDump, registry: PluginRegistry): SnapshotPlan {
+  // Oldest first: when two objects clash (a host, a route match), the newer one is reported, so an
+  // error goes to whoever made the clash and never names an object of another tenant's making.
+  const dump = { ...input, objects: [...input.objects].sort(byAge) };
   const details: ErrorDetail[] = [];
   const services = new Map<string, PlannedService & { plugins: Map<string, unknown> }>();
   for (const rec of dump.objects) {
@@ -98,6 +122,7 @@ export function planSnapshot(dump: ConfigDump, registry: PluginRegistry): Snapsh
     for (const [name, config] of planPlugins(registry, where, spec.plugins, details)) merged.set(name, config);
     routes.push({ tenant: rec.tenant, spec, service, plugins: [...merged].map(([name, config]) => ({ name, config })) });
   }
+  const { certificates, domains } = planDomains(dump, details);
   if (details.length > 0) throw gatewayError('VALIDATION', 'Configuration is invalid', details);
   try {
     new TrieRouter(routes.map(routeDefinition));
@@ -110,7 +135,51 @@ export function planSnapshot(dump: ConfigDump, registry: PluginRegistry): Snapsh
     }
     throw err;
   }
-  return { revision: dump.revision, services: [...services.values()], routes };
+  return { revision: dump.revision, certificates, domains, services: [...services.values()], routes };
+}
+
+/** A host pattern as a concrete name, for certificate checks ("*.a.test" → "probe.a.test"). */
+function concreteHost(pattern: string): string {
+  return pattern.startsWith('*.') ? `wildcard-probe${pattern.slice(1)}` : pattern;
+}
+
+/**
+ * Certificates and domains: each domain's certificate exists in its tenant and covers its hosts; a
+ * host belongs to one domain only (a clash with another tenant's domain does not name it).
+ */
+function planDomains(dump: ConfigDump, details: ErrorDetail[]): { certificates: PlannedCertificate[]; domains: PlannedDomain[] } {
+  const certificates = new Map<string, PlannedCertificate>();
+  for (const rec of dump.objects) {
+    if (rec.kind !== 'certificate') continue;
+    const spec = parseSpec(CertificateSpecSchema, rec, details);
+    if (spec) certificates.set(objectKey(rec.tenant, rec.name), { tenant: rec.tenant, spec });
+  }
+  const domains: PlannedDomain[] = [];
+  const owners = new Map<string, string>();
+  for (const rec of dump.objects) {
+    if (rec.kind !== 'domain') continue;
+    const spec = parseSpec(DomainSpecSchema, rec, details);
+    if (!spec) continue;
+    const where = `domains.${rec.tenant}/${rec.name}`;
+    const certificate = certificates.get(objectKey(rec.tenant, spec.certificate));
+    if (!certificate) {
+      details.push({ path: `${where}.certificate`, message: `certificate "${spec.certificate}" does not exist in tenant "${rec.tenant}"` });
+      continue;
+    }
+    const leaf = new X509Certificate(certificate.spec.cert);
+    spec.hosts.forEach((host, i) => {
+      if (!leaf.checkHost(concreteHost(host), { wildcards: true, partialWildcards: false })) {
+        details.push({ path: `${where}.hosts.${i}`, message: `certificate "${spec.certificate}" does not cover "${host}"` });
+      }
+      const owner = owners.get(host);
+      const self = objectKey(rec.tenant, rec.name);
+      if (owner === undefined) owners.set(host, self);
+      else if (owner.split('/')[0] === rec.tenant) details.push({ path: `${where}.hosts.${i}`, message: `"${host}" already belongs to domain "${owner.split('/')[1]}"` });
+      else details.push({ path: `${where}.hosts.${i}`, message: `"${host}" belongs to another tenant` });
+    });
+    domains.push({ tenant: rec.tenant, spec, certificate });
+  }
+  return { certificates: [...certificates.values()], domains };
 }
 
 /** The router's view of a planned route. `id` is `tenant/name`, which conflict messages show. */

@@ -13,8 +13,11 @@ import { TrieRouter } from '../router/trie-router.js';
 import { Cluster, type Endpoint } from '../upstreams/cluster.js';
 import { proxyRequest, type ProxySettings } from '../upstreams/http-proxy.js';
 import type { PoolRegistry, PoolSettings } from '../upstreams/pool-registry.js';
+import { DEFAULT_UPSTREAM_TLS, type UpstreamTlsSettings } from '../upstreams/upstream-tls.js';
 import { objectKey, routeDefinition, type PlannedService, type SnapshotPlan } from './plan.js';
 import { secretAad } from '../config/secret-fields.js';
+import { openSecrets } from '../config/secret-sealing.js';
+import { buildTlsSnapshot, type TlsBuildOptions, type TlsDomainInput, type TlsSnapshot } from '../tls/tls-snapshot.js';
 
 export interface RouteEntry extends CompiledRoute {
   readonly cluster: Cluster;
@@ -22,6 +25,8 @@ export interface RouteEntry extends CompiledRoute {
 
 export interface Snapshot {
   readonly revision: number;
+  /** Certificates and client-auth policy per server name; undefined when the gateway has no TLS listener. */
+  readonly tls: TlsSnapshot | undefined;
   readonly router: Router<RouteEntry>;
   /** Hooks of global plugins, for requests that match no route (they are also in every route's chain). */
   readonly globalChain: HookChain;
@@ -43,17 +48,40 @@ export interface MaterializeDeps {
   readonly proxy: ProxySettings;
   /** Instances of gateway-wide plugins (access log…), created once per gateway. */
   readonly globalInstances: readonly OrderedInstance[];
+  readonly tls?: TlsBuildOptions | undefined;
 }
 
-function poolSettings(origin: string, svc: PlannedService): PoolSettings {
+function poolSettings(url: URL, svc: PlannedService, tls: UpstreamTlsSettings): PoolSettings {
   const u = svc.spec.upstream;
   return {
-    origin,
+    origin: url.origin,
     connections: u.connections,
     connectTimeout: u.timeouts.connect,
     idleTimeout: u.timeouts.idle,
     headersTimeout: u.timeouts.headers,
     bodyTimeout: u.timeouts.body,
+    tls: url.protocol === 'https:' ? tls : undefined,
+  };
+}
+
+/** The service's TLS settings for its https targets, client key opened. Warns when hostname verification is off. */
+function upstreamTls(svc: PlannedService, deps: MaterializeDeps): UpstreamTlsSettings {
+  const t = svc.spec.upstream.tls;
+  if (!t) return DEFAULT_UPSTREAM_TLS;
+  if (!t.verify) {
+    deps.logger.warn(
+      { tenant: svc.tenant, service: svc.spec.name },
+      'upstream TLS hostname verification is off (upstream.tls.verify: false): a certificate from a trusted CA is accepted for this upstream whatever names it carries',
+    );
+  }
+  return {
+    ca: t.ca,
+    servername: t.servername,
+    verify: t.verify,
+    cert: t.clientCert,
+    key: t.clientKey === undefined ? undefined : deps.secrets.open(t.clientKey, secretAad('service', svc.tenant, svc.spec.name, 'upstream.tls.clientKey')),
+    spkiPins: t.spkiPins,
+    sessionReuse: t.sessionReuse,
   };
 }
 
@@ -63,9 +91,10 @@ function buildCluster(svc: PlannedService, deps: MaterializeDeps, acquired: Pool
   for (const [n, sealed] of Object.entries(u.secretHeaders)) {
     headers.push([n.toLowerCase(), deps.secrets.open(sealed, secretAad('service', svc.tenant, svc.spec.name, `upstream.secretHeaders.${n}`))]);
   }
+  const tls = upstreamTls(svc, deps);
   const endpoints = u.targets.map((t) => {
     const url = new URL(t.url);
-    const settings = poolSettings(url.origin, svc);
+    const settings = poolSettings(url, svc, tls);
     const dispatcher = deps.pools.acquire(settings);
     acquired.push(settings);
     const endpoint: Endpoint = { origin: url.origin, basePath: url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''), hostHeader: url.host, dispatcher, settings };
@@ -76,6 +105,14 @@ function buildCluster(svc: PlannedService, deps: MaterializeDeps, acquired: Pool
     headers,
     headersTimeout: u.timeouts.headers,
     bodyTimeout: u.timeouts.body,
+  });
+}
+
+/** The planned domains with their certificates' keys opened. */
+function tlsInputs(plan: SnapshotPlan, secrets: SecretOpener): TlsDomainInput[] {
+  return plan.domains.map((d) => {
+    const cert = openSecrets(secrets, 'certificate', d.certificate.tenant, d.certificate.spec as unknown as Record<string, unknown>);
+    return { tenant: d.tenant, name: d.spec.name, hosts: d.spec.hosts, certPem: String(cert.cert), keyPem: String(cert.key), clientAuth: d.spec.clientAuth };
   });
 }
 
@@ -122,7 +159,8 @@ export function materializeSnapshot(plan: SnapshotPlan, deps: MaterializeDeps): 
     });
     const router = new TrieRouter<RouteEntry>(entries.map(({ route, entry }) => routeDefinition(route, entry)));
     const globalChain = buildHookChain(deps.globalInstances, () => Promise.resolve());
-    return { revision: plan.revision, router, globalChain, proxy: deps.proxy, retire };
+    const tls = deps.tls ? buildTlsSnapshot(tlsInputs(plan, deps.secrets), deps.tls.fallback, deps.tls.cache, deps.tls.policy) : undefined;
+    return { revision: plan.revision, tls, router, globalChain, proxy: deps.proxy, retire };
   } catch (err) {
     retire();
     throw err;

@@ -11,8 +11,8 @@
  */
 
 /** Kinds of tenant-owned configuration objects. Later features add kinds without schema changes. */
-export type ConfigKind = 'service' | 'route';
-export const CONFIG_KINDS: readonly ConfigKind[] = ['service', 'route'];
+export type ConfigKind = 'certificate' | 'domain' | 'service' | 'route';
+export const CONFIG_KINDS: readonly ConfigKind[] = ['certificate', 'domain', 'service', 'route'];
 
 export interface TenantRecord {
   id: string;

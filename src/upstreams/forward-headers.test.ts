@@ -65,6 +65,24 @@ describe('upstreamRequestHeaders', () => {
   });
 });
 
+describe('upstreamRequestHeaders from HTTP/2 clients', () => {
+  it('never forwards pseudo-headers, and joins split Cookie fields', () => {
+    const flat = upstreamRequestHeaders({
+      ...base,
+      httpVersion: '2.0',
+      host: 'api.example.com:8443',
+      rawHeaders: [':method', 'GET', ':path', '/x', ':authority', 'api.example.com:8443', ':scheme', 'https', 'cookie', 'a=1', 'accept', '*/*', 'cookie', 'b=2'],
+    });
+    const names = flat.filter((_, i) => i % 2 === 0);
+    assert.deepEqual(names.filter((n) => n.startsWith(':')), []);
+    assert.deepEqual(names.filter((n) => n === 'cookie'), ['cookie']);
+    const h = pairs(flat);
+    assert.equal(h.cookie, 'a=1; b=2');
+    assert.equal(h['x-forwarded-host'], 'api.example.com:8443');
+    assert.equal(h.via, '2.0 portcullis');
+  });
+});
+
 describe('clientResponseHeaders', () => {
   it('drops hop-by-hop response headers', () => {
     const h = clientResponseHeaders({ connection: 'x-internal', 'x-internal': '1', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', 'set-cookie': ['a=1', 'b=2'], 'content-type': 'text/plain' });

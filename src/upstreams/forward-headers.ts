@@ -9,6 +9,10 @@
  *     trusted proxies; an untrusted `Forwarded` header is dropped;
  *   - `Via` gets "1.1 portcullis" appended; `X-Request-Id` is set to the request's id;
  *   - the service's configured headers are set last and win.
+ *   - `X-Forwarded-Client-Cert` from a client is always dropped: only the gateway asserts identities;
+ *   - from HTTP/2 clients: pseudo-headers (`:method`, `:path`, `:authority`, `:scheme`) are never
+ *     forwarded as headers (the authority is the Host), and split `Cookie` fields are joined with "; "
+ *     (RFC 9113 §8.2.3), as the upstream request is HTTP/1.1.
  * Response, upstream → client: hop-by-hop headers are dropped.
  */
 
@@ -16,6 +20,12 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
 
 /** Request headers the proxy sets itself; incoming values are dropped (or merged when trusted). */
 const REWRITTEN = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'via', 'x-request-id']);
+
+/**
+ * Headers only the gateway may assert, dropped from every client request whatever the trust: the
+ * client-certificate identity is the gateway's own truth (forward-client-cert plugin).
+ */
+const GATEWAY_ONLY = new Set(['x-forwarded-client-cert']);
 
 export interface ForwardInput {
   /** `req.rawHeaders`: name, value, name, value… */
@@ -61,12 +71,15 @@ export function upstreamRequestHeaders(input: ForwardInput): string[] {
   let xfHost: string | undefined;
   let via: string | undefined;
   let forwarded: string | undefined;
+  let h2Cookie: string | undefined;
+  const h2 = input.httpVersion === '2.0';
   const edits = input.edits;
   const extraNames = input.extra.length > 0 ? new Set(input.extra.map(([n]) => n)) : undefined;
   for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.charCodeAt(0) === 58 /* : */) continue; // HTTP/2 pseudo-header
     const name = raw[i]!.toLowerCase();
     const value = raw[i + 1]!;
-    if (HOP_BY_HOP.has(name) || dropped?.has(name) || extraNames?.has(name) || edits?.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || GATEWAY_ONLY.has(name) || dropped?.has(name) || extraNames?.has(name) || edits?.has(name)) continue;
     if (REWRITTEN.has(name)) {
       if (name === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
       else if (name === 'x-forwarded-proto') xfProto ??= value;
@@ -75,8 +88,13 @@ export function upstreamRequestHeaders(input: ForwardInput): string[] {
       else if (name === 'forwarded') forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
       continue;
     }
+    if (h2 && name === 'cookie') {
+      h2Cookie = h2Cookie === undefined ? value : `${h2Cookie}; ${value}`;
+      continue;
+    }
     out.push(raw[i]!, value);
   }
+  if (h2Cookie !== undefined) out.push('cookie', h2Cookie);
   const trusted = input.trustedPeer;
   out.push('host', input.upstreamHost ?? input.host);
   out.push('x-forwarded-for', trusted && xff ? `${xff}, ${input.clientIp}` : input.clientIp);

@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { gatewayError } from '../core/errors.js';
-import type { RequestContext } from '../pipeline/context.js';
+import { requestAuthority, type RequestContext } from '../pipeline/context.js';
 import type { BodyTransform, ResponseHead } from '../pipeline/plugin.js';
 import type { Cluster } from './cluster.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
@@ -31,7 +32,7 @@ export function proxyRequest(ctx: RequestContext, cluster: Cluster, settings: Pr
     clientIp: ctx.clientIp,
     trustedPeer: settings.isTrustedPeer(ctx.clientIp),
     proto: ctx.tlsSocket ? 'https' : 'http',
-    host: req.headers.host ?? ctx.host,
+    host: requestAuthority(req) ?? ctx.host,
     upstreamHost: cluster.options.preserveHost ? undefined : endpoint.hostHeader,
     requestId: ctx.requestId,
     extra: cluster.options.headers,
@@ -42,18 +43,21 @@ export function proxyRequest(ctx: RequestContext, cluster: Cluster, settings: Pr
   return new Promise<void>((resolve) => {
     const handler = new ProxyHandler(ctx, resolve);
     ctx.upstreamStartedAt = performance.now();
-    endpoint.dispatcher.dispatch(
-      {
-        path,
-        method: req.method ?? 'GET',
-        headers,
-        // dispatch accepts async iterables (see undici's Dispatcher docs); its typings list only streams.
-        body: requestBody(req, ctx, settings.maxBodyBytes) as IncomingMessage | null,
-        headersTimeout: cluster.options.headersTimeout,
-        bodyTimeout: cluster.options.bodyTimeout,
-      },
-      handler,
-    );
+    const options: Dispatcher.DispatchOptions & { servername: string } = {
+      path,
+      method: req.method ?? 'GET',
+      headers,
+      // dispatch accepts async iterables (see undici's Dispatcher docs); its typings list only streams.
+      body: requestBody(req, ctx, settings.maxBodyBytes) as IncomingMessage | null,
+      headersTimeout: cluster.options.headersTimeout,
+      bodyTimeout: cluster.options.bodyTimeout,
+      // undici derives a server name from each request's Host header (the client's, with
+      // preserveHost) and reconnects when it changes. A constant per endpoint avoids that churn;
+      // the pool's TLS connector sends the configured SNI whatever this says. (Accepted by
+      // undici's dispatch, missing from its typings.)
+      servername: endpoint.origin,
+    };
+    endpoint.dispatcher.dispatch(options, handler);
   });
 }
 
@@ -64,7 +68,9 @@ function requestBody(req: IncomingMessage, ctx: RequestContext, limit: number): 
     ctx.bytesIn = Number(length);
     return ctx.bytesIn === 0 ? null : req;
   }
-  if (req.headers['transfer-encoding'] === undefined) return null;
+  // HTTP/2 has no Transfer-Encoding: a body without Content-Length is one whose HEADERS frame did not end the stream.
+  const h2Body = req.httpVersionMajor === 2 && !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
+  if (req.headers['transfer-encoding'] === undefined && !h2Body) return null;
   return countingBody(req, ctx, limit);
 }
 

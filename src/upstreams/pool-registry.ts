@@ -1,4 +1,5 @@
 import { Pool } from 'undici';
+import { tlsSettingsKey, upstreamTlsConnector, type UpstreamTlsSettings } from './upstream-tls.js';
 
 /** Connection settings that identify a pool: equal settings share one pool across snapshots. */
 export interface PoolSettings {
@@ -8,6 +9,8 @@ export interface PoolSettings {
   idleTimeout: number;
   headersTimeout: number;
   bodyTimeout: number;
+  /** TLS settings of an https origin (secrets in clear: never log them); undefined for http. */
+  tls?: UpstreamTlsSettings | undefined;
 }
 
 interface Entry {
@@ -24,7 +27,8 @@ export class PoolRegistry {
   private readonly pools = new Map<string, Entry>();
 
   static key(s: PoolSettings): string {
-    return `${s.origin}|${s.connections}|${s.connectTimeout}|${s.idleTimeout}|${s.headersTimeout}|${s.bodyTimeout}`;
+    const tls = s.tls ? `tls:${tlsSettingsKey(s.tls)}` : 'plain';
+    return `${s.origin}|${s.connections}|${s.connectTimeout}|${s.idleTimeout}|${s.headersTimeout}|${s.bodyTimeout}|${tls}`;
   }
 
   acquire(settings: PoolSettings): Pool {
@@ -38,7 +42,7 @@ export class PoolRegistry {
         keepAliveMaxTimeout: Math.max(settings.idleTimeout, 1000),
         headersTimeout: settings.headersTimeout,
         bodyTimeout: settings.bodyTimeout,
-        connect: { timeout: settings.connectTimeout },
+        connect: settings.tls ? upstreamTlsConnector(settings.tls, settings.connectTimeout) : { timeout: settings.connectTimeout },
       });
       entry = { pool, refs: 0 };
       this.pools.set(key, entry);

@@ -37,6 +37,7 @@ export function accessLogEntry(ctx: RequestContext): Record<string, unknown> {
   return {
     requestId: ctx.requestId,
     method: ctx.req.method,
+    httpVersion: ctx.req.httpVersion,
     host: ctx.host,
     path: ctx.path,
     status: res.headersSent ? res.statusCode : 0,

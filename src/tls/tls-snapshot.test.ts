@@ -1,0 +1,78 @@
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { generateKeyPair, exportPrivateKeyPem } from '../pki/keys.js';
+import { createRootCa, issueCertificate, type CertificateIssuer } from '../pki/issue-certificate.js';
+import { buildTlsSnapshot, SecureContextCache, type TlsDomainInput } from './tls-snapshot.js';
+
+const DAY = 86_400_000;
+
+describe('TlsSnapshot', () => {
+  let ca: CertificateIssuer;
+  let inputs: TlsDomainInput[];
+  let fallback: TlsDomainInput;
+
+  before(async () => {
+    const now = Date.now();
+    ca = await createRootCa({ commonName: 'test', notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) });
+    const keys = await generateKeyPair('P-256');
+    const keyPem = await exportPrivateKeyPem(keys.privateKey);
+    // 1,000 certificates for one key (issuing is not what is measured).
+    inputs = await Promise.all(
+      Array.from({ length: 1000 }, async (_, i) => {
+        const host = i % 10 === 0 ? `*.w${i}.test` : `api${i}.test`;
+        const c = await issueCertificate({ issuer: ca, subjectCN: host, sans: [host], usage: 'server', notAfter: new Date(now + 10 * DAY), publicKey: keys.publicKey });
+        return { tenant: `t${i}`, name: 'api', hosts: [host], certPem: c.certPem, keyPem, clientAuth: { mode: 'off' as const, depth: 3 } };
+      }),
+    );
+    fallback = { ...inputs[1]!, tenant: undefined, name: 'default', hosts: [] };
+  });
+
+  it('loads 1,000 certificates in a couple of seconds and resolves exact, wildcard, then default', () => {
+    const cache = new SecureContextCache();
+    const t0 = performance.now();
+    const snap = buildTlsSnapshot(inputs, fallback, cache, {});
+    const took = performance.now() - t0;
+    // About 1 s on an idle 2-core machine; the bound leaves room for a test suite running beside it.
+    assert.ok(took < 5000, `building 1,000 contexts took ${took.toFixed(0)} ms`);
+    console.log(`1,000 certificates: contexts built in ${took.toFixed(0)} ms`);
+    assert.equal(snap.resolve('api5.test')?.tenant, 't5');
+    assert.equal(snap.resolve('API5.TEST')?.tenant, 't5');
+    assert.equal(snap.resolve('x.w20.test')?.tenant, 't20');
+    assert.equal(snap.resolve('a.b.w20.test')?.name, 'default', 'a wildcard covers one label');
+    assert.equal(snap.resolve('unknown.test')?.name, 'default');
+    assert.equal(snap.resolve(undefined)?.name, 'default');
+    const refusing = buildTlsSnapshot(inputs.slice(0, 3), undefined, cache, {});
+    assert.equal(refusing.resolve('unknown.test'), undefined);
+    assert.equal(snap.requestCert, false);
+  });
+
+  it('reuses contexts across snapshots and costs the same to resolve with 1 or 1,000 names', () => {
+    const cache = new SecureContextCache();
+    const a = buildTlsSnapshot(inputs, fallback, cache, {});
+    const t0 = performance.now();
+    const b = buildTlsSnapshot(inputs, fallback, cache, {});
+    assert.ok(performance.now() - t0 < 500, 'a rebuild with unchanged certificates reuses contexts');
+    assert.equal(a.resolve('api7.test')!.context, b.resolve('api7.test')!.context);
+    const one = buildTlsSnapshot(inputs.slice(5, 6), fallback, cache, {});
+    const time = (s: typeof a, name: string) => {
+      const t = process.hrtime.bigint();
+      for (let i = 0; i < 200_000; i++) s.resolve(name);
+      return Number(process.hrtime.bigint() - t);
+    };
+    time(a, 'api5.test');
+    time(one, 'api5.test');
+    const ratio = time(a, 'api5.test') / time(one, 'api5.test');
+    assert.ok(ratio < 3, `1,000 names resolve ${ratio.toFixed(2)}× slower than 1`);
+  });
+
+  it('asks for client certificates only when a domain wants them', () => {
+    const cache = new SecureContextCache();
+    const mtls = { ...inputs[2]!, clientAuth: { mode: 'optional' as const, depth: 3, trustedCas: ca.certPem } };
+    const snap = buildTlsSnapshot([inputs[1]!, mtls], fallback, cache, {});
+    assert.equal(snap.requestCert, true);
+    const policy = snap.resolve('api2.test')!.clientAuth;
+    assert.equal(policy.mode, 'optional');
+    assert.ok(policy.anchorFingerprints.has(new X509Certificate(ca.certPem).fingerprint256));
+  });
+});
