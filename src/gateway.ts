@@ -269,7 +269,9 @@ export class Gateway {
       const certPem = await readFile(certFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
         throw gatewayError('CONFIG_INVALID', `cannot read tls.certFile ${certFile}: ${err.code ?? 'error'}`);
       });
-      const key = await readPrivateFile(keyFile, 'TLS private key');
+      const allowInsecureMode = settings.tls.allowInsecureKeyFile;
+      if (allowInsecureMode) this.logger.warn({ keyFile }, 'tls.allowInsecureKeyFile is set: the private key file permissions are not checked');
+      const key = await readPrivateFile(keyFile, 'TLS private key', { allowInsecureMode });
       if (!key) throw gatewayError('CONFIG_INVALID', `tls.keyFile ${keyFile} does not exist`);
       const keyPem = key.toString('utf8');
       if (!keyMatchesCertificate(keyPem, certPem)) throw gatewayError('CONFIG_INVALID', `tls.keyFile does not match the certificate in ${certFile}`);

@@ -101,9 +101,10 @@ export const SettingsSchema = z
         certFile: z.string().optional().describe('PEM certificate chain for the listeners; default: a development certificate'),
         keyFile: z.string().optional(),
         hosts: z.array(z.string()).default([]).describe('Extra names for the development server certificate'),
+        allowInsecureKeyFile: z.boolean().default(false).describe('Accept a keyFile readable by group or others (refused by default)'),
       })
       .strict()
-      .default({ hosts: [] }),
+      .default({ hosts: [], allowInsecureKeyFile: false }),
     limits: z
       .object({
         maxHeaderSize: ByteSizeSchema.default(16 * 1024).describe('Largest request head; larger gets 431'),

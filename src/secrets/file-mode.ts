@@ -61,10 +61,12 @@ export function hasErrorCode(err: unknown, code: string): boolean {
  * is the file read, even if the path is swapped in between).
  *
  * @returns the contents, or `null` when the file does not exist.
+ * `allowInsecureMode` skips the permission check (an explicit operator override).
+ *
  * @throws GatewayError CONFIG_INVALID when the file is group/other accessible (with the chmod hint),
  *   is not a regular file, or cannot be read.
  */
-export async function readPrivateFile(path: string, what: string): Promise<Buffer | null> {
+export async function readPrivateFile(path: string, what: string, opts: { allowInsecureMode?: boolean } = {}): Promise<Buffer | null> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -80,7 +82,7 @@ export async function readPrivateFile(path: string, what: string): Promise<Buffe
       throw fileError(`stat ${what}`, path, err);
     }
     if (!stats.isFile()) throw gatewayError('CONFIG_INVALID', `${what} ${path} is not a regular file`);
-    assertPrivateMode(stats.mode, path, what);
+    if (!opts.allowInsecureMode) assertPrivateMode(stats.mode, path, what);
     try {
       return await handle.readFile();
     } catch (err) {
