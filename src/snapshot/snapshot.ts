@@ -15,7 +15,7 @@ import { proxyRequest, type ProxySettings } from '../upstreams/http-proxy.js';
 import type { PoolRegistry, PoolSettings } from '../upstreams/pool-registry.js';
 import { DEFAULT_UPSTREAM_TLS, type UpstreamTlsSettings } from '../upstreams/upstream-tls.js';
 import { objectKey, routeDefinition, type PlannedService, type SnapshotPlan } from './plan.js';
-import { secretAad } from '../config/secret-fields.js';
+import type { ServiceSpec } from '../model/service.js';
 import { openSecrets } from '../config/secret-sealing.js';
 import { buildTlsSnapshot, type TlsBuildOptions, type TlsDomainInput, type TlsSnapshot } from '../tls/tls-snapshot.js';
 
@@ -64,9 +64,9 @@ function poolSettings(url: URL, svc: PlannedService, tls: UpstreamTlsSettings): 
   };
 }
 
-/** The service's TLS settings for its https targets, client key opened. Warns when hostname verification is off. */
-function upstreamTls(svc: PlannedService, deps: MaterializeDeps): UpstreamTlsSettings {
-  const t = svc.spec.upstream.tls;
+/** The service's TLS settings for its https targets (`spec` has its secrets opened). Warns when hostname verification is off. */
+function upstreamTls(svc: PlannedService, spec: ServiceSpec, deps: MaterializeDeps): UpstreamTlsSettings {
+  const t = spec.upstream.tls;
   if (!t) return DEFAULT_UPSTREAM_TLS;
   if (!t.verify) {
     deps.logger.warn(
@@ -79,19 +79,17 @@ function upstreamTls(svc: PlannedService, deps: MaterializeDeps): UpstreamTlsSet
     servername: t.servername,
     verify: t.verify,
     cert: t.clientCert,
-    key: t.clientKey === undefined ? undefined : deps.secrets.open(t.clientKey, secretAad('service', svc.tenant, svc.spec.name, 'upstream.tls.clientKey')),
+    key: t.clientKey,
     spkiPins: t.spkiPins,
     sessionReuse: t.sessionReuse,
   };
 }
 
 function buildCluster(svc: PlannedService, deps: MaterializeDeps, acquired: PoolSettings[]): Cluster {
-  const u = svc.spec.upstream;
-  const headers: Array<readonly [string, string]> = Object.entries(u.headers).map(([n, v]) => [n.toLowerCase(), v] as const);
-  for (const [n, sealed] of Object.entries(u.secretHeaders)) {
-    headers.push([n.toLowerCase(), deps.secrets.open(sealed, secretAad('service', svc.tenant, svc.spec.name, `upstream.secretHeaders.${n}`))]);
-  }
-  const tls = upstreamTls(svc, deps);
+  const spec = openSecrets(deps.secrets, 'service', svc.tenant, svc.spec as unknown as Record<string, unknown>) as unknown as ServiceSpec;
+  const u = spec.upstream;
+  const headers: Array<readonly [string, string]> = [...Object.entries(u.headers), ...Object.entries(u.secretHeaders)].map(([n, v]) => [n.toLowerCase(), v] as const);
+  const tls = upstreamTls(svc, spec, deps);
   const endpoints = u.targets.map((t) => {
     const url = new URL(t.url);
     const settings = poolSettings(url, svc, tls);
