@@ -140,8 +140,7 @@ export class Gateway {
     const plugins = new PluginRegistry(builtinPlugins());
     const globalInstances: OrderedInstance[] = [];
     if (settings.accessLog.enabled) {
-      const dest = this.opts.accessLogDestination ?? pino.destination({ dest: settings.accessLog.path === 'stdout' ? 1 : settings.accessLog.path, sync: false, minLength: 4096, mkdir: true });
-      const accessLogger = pino({ base: { log: 'access' }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+      const dest = this.opts.accessLogDestination ?? pino.destination({ dest: settings.accessLog.path === 'stdout' ? 1 : settings.accessLog.path, sync: false, minLength: 16_000, mkdir: true });
       this.cleanups.push(() => {
         if ('flushSync' in dest && typeof dest.flushSync === 'function') {
           try {
@@ -151,7 +150,7 @@ export class Gateway {
           }
         }
       });
-      const plugin = accessLogPlugin(accessLogger);
+      const plugin = accessLogPlugin(dest);
       globalInstances.push({ name: plugin.name, priority: plugin.priority ?? 0, instance: plugin.create({}, { logger, tenant: undefined }) });
     }
 

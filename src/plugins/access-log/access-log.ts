@@ -1,6 +1,5 @@
 import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Plugin } from '../../pipeline/plugin.js';
@@ -10,16 +9,13 @@ const kTlsInfo = Symbol('portcullis.tlsInfo');
 interface TlsInfo {
   version: string | null;
   cipher: string;
-  clientCert: string | undefined;
 }
 
 /** TLS facts of a connection, computed once per socket (keep-alive requests share them). */
 function tlsInfo(socket: TLSSocket & { [kTlsInfo]?: TlsInfo }): TlsInfo {
   let info = socket[kTlsInfo];
   if (!info) {
-    const peer = socket.getPeerCertificate?.();
-    const subject = peer && peer.subject ? Object.entries(peer.subject).map(([k, v]) => `${k}=${String(v)}`).join(',') : undefined;
-    info = { version: socket.getProtocol(), cipher: socket.getCipher()?.name ?? '', clientCert: subject || undefined };
+    info = { version: socket.getProtocol(), cipher: socket.getCipher()?.name ?? '' };
     socket[kTlsInfo] = info;
   }
   return info;
@@ -29,42 +25,47 @@ function ms(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
 
-/** One JSON line describing a finished (or aborted) request. Contains no credentials or bodies. */
-export function accessLogEntry(ctx: RequestContext): Record<string, unknown> {
-  const end = performance.now();
+/** A JSON string literal, or null. */
+function str(v: string | null | undefined): string {
+  return v === undefined || v === null ? 'null' : JSON.stringify(v);
+}
+
+/**
+ * One JSON line (newline-terminated) describing a finished or aborted request. Built as a string in
+ * one pass: the access log runs for every request, and an intermediate object plus a generic
+ * serialiser cost a measurable share of the gateway's CPU (docs/benchmarks.md). Contains no
+ * credentials or bodies. Fields are always present (null when unknown), so lines parse uniformly.
+ */
+export function accessLogLine(ctx: RequestContext, now: number = performance.now()): string {
   const res = ctx.res;
   const tls = ctx.tlsSocket ? tlsInfo(ctx.tlsSocket) : undefined;
-  return {
-    requestId: ctx.requestId,
-    method: ctx.req.method,
-    httpVersion: ctx.req.httpVersion,
-    host: ctx.host,
-    path: ctx.path,
-    status: res.headersSent ? res.statusCode : 0,
-    aborted: !res.writableFinished,
-    durationMs: ms(end - ctx.startedAt),
-    upstreamMs: ctx.upstreamStartedAt > 0 ? ms((ctx.upstreamHeadersAt || end) - ctx.upstreamStartedAt) : undefined,
-    tenant: ctx.route?.tenant,
-    route: ctx.route?.name,
-    service: ctx.route?.service,
-    upstream: ctx.upstreamTarget,
-    bytesIn: ctx.bytesIn,
-    bytesOut: ctx.bytesOut,
-    clientIp: ctx.clientIp,
-    tlsVersion: tls?.version ?? undefined,
-    tlsCipher: tls?.cipher,
-    clientCert: tls?.clientCert,
-    error: ctx.error?.code,
-  };
+  const cert = ctx.clientCert;
+  const route = ctx.route;
+  const upstreamMs = ctx.upstreamStartedAt > 0 ? ms((ctx.upstreamHeadersAt || now) - ctx.upstreamStartedAt) : null;
+  return (
+    `{"time":"${new Date(ctx.startedAtEpoch).toISOString()}","log":"access","msg":"request"` +
+    `,"requestId":${str(ctx.requestId)},"method":${str(ctx.req.method)},"httpVersion":${str(ctx.req.httpVersion)}` +
+    `,"host":${str(ctx.host)},"path":${str(ctx.path)},"status":${res.headersSent ? res.statusCode : 0},"aborted":${!res.writableFinished}` +
+    `,"durationMs":${ms(now - ctx.startedAt)},"upstreamMs":${upstreamMs}` +
+    `,"tenant":${str(route?.tenant)},"route":${str(route?.name)},"service":${str(route?.service)},"upstream":${str(ctx.upstreamTarget)}` +
+    `,"bytesIn":${ctx.bytesIn},"bytesOut":${ctx.bytesOut},"clientIp":${str(ctx.clientIp)}` +
+    `,"tlsVersion":${str(tls?.version)},"tlsCipher":${str(tls?.cipher)}` +
+    `,"clientCert":${str(cert?.subjectText)},"clientCertFingerprint":${str(cert?.fingerprint256)},"error":${str(ctx.error?.code)}}\n`
+  );
+}
+
+/** Where access-log lines go: a pino destination (sonic-boom) or any stream with `write`. */
+export interface AccessLogSink {
+  write(line: string): unknown;
 }
 
 export const AccessLogConfigSchema = z.object({}).strict();
 
 /**
  * The access log: a global plugin joining the `log` phase, writing one structured JSON line per request
- * to its own pino logger (stdout or a file). Runs after the response, so it adds no latency to it.
+ * to its sink (stdout or a file, buffered). Runs after the response, so it adds no latency to it.
  */
-export function accessLogPlugin(logger: Logger): Plugin<z.output<typeof AccessLogConfigSchema>> {
+export function accessLogPlugin(sink: AccessLogSink): Plugin<z.output<typeof AccessLogConfigSchema>> {
   return {
     name: 'access-log',
     description: 'One structured JSON line per request',
@@ -73,7 +74,7 @@ export function accessLogPlugin(logger: Logger): Plugin<z.output<typeof AccessLo
     create() {
       return {
         log(ctx) {
-          logger.info(accessLogEntry(ctx), 'request');
+          sink.write(accessLogLine(ctx));
         },
       };
     },
