@@ -1,0 +1,905 @@
+// `npm run bench`: throughput, latency and memory of the gateway next to a minimal reference proxy,
+// side by side in one run, on loopback only. See docs/benchmarks.md.
+//
+// Processes (each its own event loop): fake upstream, reference proxy, gateway, load generator (wrk,
+// or autocannon when wrk is missing). This runner only orchestrates; it is idle while load runs.
+//
+// Environment:
+//   BENCH_DURATION     seconds per measured run (default 8)
+//   BENCH_WARMUP       seconds of warm-up before each measured run (default 2; 0 to skip)
+//   BENCH_CONNECTIONS  concurrent keep-alive connections (default 50)
+//   BENCH_ROUTES       routes in the large-config scenario (default 10000)
+//   BENCH_ROUNDS       rounds of all scenarios, interleaved; each scenario reports its median run
+//                      by req/s among the runs not disturbed by outside load (default 1; 3 or 5
+//                      on a shared machine)
+//   BENCH_SCENARIOS    comma-separated subset of upstream,reference,gateway-1,gateway-many (default all)
+//   BENCH_TOOL         wrk | autocannon (default: wrk when installed)
+//   BENCH_IDLE_WAIT    seconds to wait, before each scenario, for other processes to quiet down
+//                      (below 25% of a core) (default 30; 0 to not wait)
+//   BENCH_PROFILE      1 to run the gateway with --cpu-prof (profile in bench/results/profiles/)
+//   BENCH_KEEP         1 to keep the temporary data directory (logs, access log) for inspection
+//
+// Exit code: 0 when every scenario was measured (whether or not targets are met), 1 when something
+// could not run (the table still shows what was measured).
+
+import { spawn, fork, execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, rmSync, mkdtempSync, statSync, createReadStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as tlsConnect } from 'node:tls';
+import { createInterface } from 'node:readline';
+import { Agent, request } from 'undici';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BENCH = join(ROOT, 'bench');
+const CHAT_PATH = '/v1/chat/completions';
+const BODY = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}'; // = bench/wrk-post.lua
+
+function envNum(name, dflt, min = 0) {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number >= ${min}`);
+  return n;
+}
+
+const cfg = {
+  duration: envNum('BENCH_DURATION', 8, 1),
+  warmup: envNum('BENCH_WARMUP', 2, 0),
+  connections: Math.floor(envNum('BENCH_CONNECTIONS', 50, 1)),
+  routes: Math.floor(envNum('BENCH_ROUTES', 10_000, 2)),
+  rounds: Math.floor(envNum('BENCH_ROUNDS', 1, 1)),
+  tool: process.env.BENCH_TOOL || (hasCommand('wrk') ? 'wrk' : 'autocannon'),
+  keep: process.env.BENCH_KEEP === '1',
+  idleWait: envNum('BENCH_IDLE_WAIT', 30, 0),
+  profile: process.env.BENCH_PROFILE === '1',
+  nproc: cpus().length,
+  scenarios: new Set((process.env.BENCH_SCENARIOS || 'upstream,reference,gateway-1,gateway-many').split(',').map((x) => x.trim())),
+};
+for (const sc of cfg.scenarios) {
+  if (!['upstream', 'reference', 'gateway-1', 'gateway-many'].includes(sc)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${sc} (upstream, reference, gateway-1, gateway-many)`);
+}
+const wants = (name) => cfg.scenarios.has(name);
+if (cfg.tool !== 'wrk' && cfg.tool !== 'autocannon') throw new Error('BENCH_TOOL must be wrk or autocannon');
+
+function hasCommand(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+
+// ---------------------------------------------------------------------------------------------------
+// Child processes: every one is tracked here and ended on exit, error and SIGINT/SIGTERM.
+
+const children = new Set();
+
+function track(child, name) {
+  child.benchName = name;
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function alive(child) {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+async function stopChild(child, graceMs = 5000) {
+  if (!child || !alive(child)) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    if (alive(child)) child.kill('SIGKILL');
+  }, graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function stopAll() {
+  await Promise.all([...children].map((c) => stopChild(c)));
+}
+
+// Last resort: the process is exiting with children still running (synchronous, so SIGKILL).
+process.on('exit', () => {
+  for (const c of children) if (alive(c)) c.kill('SIGKILL');
+});
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    if (interrupted) process.exit(130); // second signal: the exit hook above kills what is left
+    interrupted = true;
+    log(`${sig}: stopping child processes`);
+    stopAll().finally(() => {
+      cleanupDir();
+      process.exit(130);
+    });
+  });
+}
+
+/** Forks one of the bench's own servers and waits for its {type: 'ready', port} message. */
+function forkServer(name, script, args) {
+  const child = track(fork(join(BENCH, script), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }), name);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 10 s`)), 10_000);
+    child.once('message', (m) => {
+      clearTimeout(timer);
+      if (m && m.type === 'ready') resolve({ child, port: m.port });
+      else reject(new Error(`${name}: unexpected message ${JSON.stringify(m)}`));
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited during start (code ${code}, signal ${signal})`));
+    });
+  });
+}
+
+/** Free TCP ports on 127.0.0.1: bound together (so they differ), then released. */
+async function freePorts(n) {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/** Peak resident set size (VmHWM) of a live process, in MB; undefined where /proc is missing. */
+function peakRssMb(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+function currentRssMb(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const CLK_TCK = Number(tryExec('getconf CLK_TCK')) || 100;
+/** CPU time (user + system) a live process has used so far, in seconds. */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from #3 (state) on
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // #14 utime, #15 stime
+  } catch {
+    return undefined;
+  }
+}
+
+/** System-wide CPU ticks from /proc/stat: busy (all but idle and iowait) and total. */
+function systemTicks() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: total - f[3] - f[4], total };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds of this process's reaped children (cutime + cstime): where wrk's CPU lands once it exits. */
+function reapedChildrenCpuSeconds() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / CLK_TCK; // #16 cutime, #17 cstime
+  } catch {
+    return undefined;
+  }
+}
+
+function tryExec(cmd) {
+  try {
+    return execFileSync('sh', ['-c', cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// HTTP helpers (setup and checks only; never used for the measurement itself).
+
+let dispatcher = new Agent({ connections: 4 });
+function trust(caPem) {
+  const previous = dispatcher;
+  dispatcher = new Agent({ connections: 4, connect: { ca: caPem } });
+  previous.close().catch(() => {});
+}
+
+/** Requests completed per origin (load runs, warm-ups and checks), to compare with the access log. */
+const completed = new Map();
+function countCompleted(url, n) {
+  const origin = new URL(url).origin;
+  completed.set(origin, (completed.get(origin) ?? 0) + n);
+}
+function sentTo(url) {
+  return completed.get(new URL(url).origin) ?? 0;
+}
+
+async function call(url, { method = 'POST', headers = { 'content-type': 'application/json' }, body = BODY, timeoutMs = 60_000 } = {}) {
+  const res = await request(url, { method, headers, body, dispatcher, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  countCompleted(url, 1);
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+/** A chat completion through `url` must come back 200 with the fake upstream's body. */
+async function expectChat(url) {
+  const r = await call(url);
+  if (r.status !== 200 || !r.text.includes('"chat.completion"')) {
+    throw new Error(`POST ${url} answered ${r.status}: ${r.text.slice(0, 300)}`);
+  }
+}
+
+/** The TLS version and cipher a default OpenSSL client (like wrk's) negotiates with an HTTPS URL. */
+function tlsInfo(url) {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host: u.hostname, port: Number(u.port), rejectUnauthorized: false }, () => {
+      const c = socket.getCipher();
+      resolve(`${socket.getProtocol()} ${c.standardName ?? c.name}`);
+      socket.end();
+    });
+    socket.once('error', () => resolve(undefined));
+  });
+}
+
+async function until(what, timeoutMs, fn) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== false) return v;
+    } catch (err) {
+      if (err.fatal) throw err;
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await sleep(200);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Load generation.
+
+function toMs(value, unit) {
+  const n = Number(value);
+  switch (unit) {
+    case 'us':
+      return n / 1000;
+    case 'ms':
+      return n;
+    case 's':
+      return n * 1000;
+    case 'm':
+      return n * 60_000;
+    default:
+      throw new Error(`unknown wrk time unit ${unit}`);
+  }
+}
+
+export function parseWrk(out) {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const p50 = /^\s*50%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
+  const p99 = /^\s*99%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
+  const total = /(\d+) requests in/.exec(out);
+  if (!rps || !p50 || !p99 || !total) throw new Error(`cannot parse wrk output:\n${out}`);
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: Number(rps[1]),
+    p50: toMs(p50[1], p50[2]),
+    p99: toMs(p99[1], p99[2]),
+    requests: Number(total[1]),
+    non2xx: non2xx ? Number(non2xx[1]) : 0,
+    errors: sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
+  };
+}
+
+function runTool(cmd, args, env) {
+  return new Promise((resolve, reject) => {
+    const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env }), cmd);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve(out);
+      else reject(new Error(`${cmd} failed (code ${code}, signal ${signal}): ${err || out}`));
+    });
+  });
+}
+
+async function load(url, seconds) {
+  let r;
+  if (cfg.tool === 'wrk') {
+    const out = await runTool('wrk', ['-t1', `-c${cfg.connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', '-s', join(BENCH, 'wrk-post.lua'), url]);
+    r = parseWrk(out);
+  } else {
+    const opts = JSON.stringify({ url, connections: cfg.connections, duration: seconds, body: BODY });
+    const out = await runTool(process.execPath, [join(BENCH, 'autocannon-runner.mjs'), opts]);
+    r = JSON.parse(out.trim().split('\n').pop());
+  }
+  countCompleted(url, r.requests);
+  return r;
+}
+
+/**
+ * Waits (up to BENCH_IDLE_WAIT seconds) until processes outside the bench use less than a quarter of
+ * a core, so that a colleague's test run does not land in a measurement. Returns the last sample.
+ */
+async function waitIdle() {
+  const sample = async () => {
+    const ours0 = ourCpuSeconds();
+    const procs0 = allProcessCpu();
+    const a = systemTicks();
+    await sleep(1000);
+    const b = systemTicks();
+    const procs1 = allProcessCpu();
+    const ours1 = ourCpuSeconds();
+    if (!a || !b) return { busy: 0, top: [] };
+    const wall = (b.total - a.total) / CLK_TCK / (cfg.nproc || 1);
+    const mine = new Set([process.pid, ...[...children].map((c) => c.pid)]);
+    const top = [...procs1]
+      .filter(([pid]) => !mine.has(pid) && procs0.has(pid))
+      .map(([pid, p]) => ({ pid, name: p.name, pct: ((p.cpu - procs0.get(pid).cpu) / wall) * 100 }))
+      .filter((p) => p.pct >= 5)
+      .sort((x, y) => y.pct - x.pct)
+      .slice(0, 3);
+    return { busy: Math.max(0, (((b.busy - a.busy) / CLK_TCK - (ours1 - ours0)) / wall) * 100), top };
+  };
+  const describe = (s) => `${s.busy.toFixed(0)}% of a core${s.top.length ? `; top: ${s.top.map((p) => `${p.name} (pid ${p.pid}) ${p.pct.toFixed(0)}%`).join(', ')}` : ''}`;
+  const deadline = Date.now() + cfg.idleWait * 1000;
+  let s = await sample();
+  let said = false;
+  while (s.busy > 25 && Date.now() < deadline) {
+    if (!said) log(`waiting up to ${cfg.idleWait} s for the machine to be idle (other processes: ${describe(s)})`);
+    said = true;
+    s = await sample();
+  }
+  if (said) log(s.busy > 25 ? `still busy, measuring anyway (other processes: ${describe(s)})` : 'idle now');
+  return s.busy;
+}
+
+/** CPU seconds so far and a short name of every process on the machine (for the idle-wait report). */
+function allProcessCpu() {
+  const out = new Map();
+  let pids = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const d of pids) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      let name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      try {
+        const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').filter(Boolean);
+        if (cmd.length) name = cmd.slice(0, 4).join(' ').slice(0, 80);
+      } catch {
+        /* keep comm */
+      }
+      out.set(Number(d), { cpu: (Number(fields[11]) + Number(fields[12])) / CLK_TCK, name });
+    } catch {
+      /* process gone */
+    }
+  }
+  return out;
+}
+
+/** CPU seconds used so far by the bench's live child processes and by this process itself. */
+function ourCpuSeconds() {
+  let sum = 0;
+  for (const c of children) if (alive(c)) sum += cpuSeconds(c.pid) ?? 0;
+  const self = process.cpuUsage();
+  return sum + (self.user + self.system) / 1e6;
+}
+
+/**
+ * One measurement: warm-up, then one measured run. Records the CPU used during the measured run by
+ * the measured process, the upstream, the load generator and everything else on the machine, and the
+ * measured process's peak RSS (VmHWM) right after the run.
+ */
+async function measureOnce(label, url, pid, round) {
+  if (cfg.idleWait > 0) await waitIdle();
+  if (cfg.warmup > 0) {
+    log(`${label}: warm-up ${cfg.warmup} s`);
+    await load(url, cfg.warmup);
+  }
+  log(`${label}: measuring ${cfg.duration} s${cfg.rounds > 1 ? ` (round ${round}/${cfg.rounds})` : ''}`);
+  const c0 = cpuSeconds(pid);
+  const u0 = cpuSeconds(upstreamPid);
+  const g0 = reapedChildrenCpuSeconds();
+  const o0 = ourCpuSeconds();
+  const sys0 = systemTicks();
+  const t0 = performance.now();
+  const run = await load(url, cfg.duration);
+  run.round = round;
+  const wall = (performance.now() - t0) / 1000;
+  const sys1 = systemTicks();
+  const c1 = cpuSeconds(pid);
+  const u1 = cpuSeconds(upstreamPid);
+  const g1 = reapedChildrenCpuSeconds();
+  const o1 = ourCpuSeconds();
+  const pct = (seconds) => (seconds / wall) * 100;
+  if (c0 !== undefined && c1 !== undefined) {
+    run.cpuPct = pct(c1 - c0);
+    // CPU time the measured process spent per request served: steadier than req/s on a busy machine.
+    if (run.requests > 0) run.cpuUsPerReq = ((c1 - c0) * 1e6) / run.requests;
+  }
+  if (pid !== upstreamPid && u0 !== undefined && u1 !== undefined) run.upstreamCpuPct = pct(u1 - u0);
+  if (g0 !== undefined && g1 !== undefined) run.loadToolCpuPct = pct(g1 - g0);
+  // Everything else the machine ran meanwhile (other users' builds and tests, say), in % of one core.
+  if (sys0 && sys1 && g0 !== undefined && g1 !== undefined) {
+    run.otherCpuPct = Math.max(0, pct((sys1.busy - sys0.busy) / CLK_TCK - (o1 - o0) - (g1 - g0)));
+  }
+  run.peakRssMb = peakRssMb(pid);
+  run.rssAfterMb = currentRssMb(pid);
+  log(`${label}: ${fmtInt(run.rps)} req/s, p50 ${fmtMs(run.p50)}, p99 ${fmtMs(run.p99)}, peak RSS ${fmtMb(run.peakRssMb)}; CPU: measured ${fmtPct(run.cpuPct)} (${fmtUs(run.cpuUsPerReq)}/req), upstream ${fmtPct(run.upstreamCpuPct)}, ${cfg.tool} ${fmtPct(run.loadToolCpuPct)}, other processes ${fmtPct(run.otherCpuPct)}`);
+  return run;
+}
+
+/** A run during which processes outside the bench used more than this much CPU (% of one core) is "noisy". */
+const NOISY_OTHER_CPU = 15;
+
+/**
+ * A scenario's reported figures: the median run by req/s (its latencies and CPU) among the runs that
+ * were not noisy, or among all runs when every one was; the peak RSS after the scenario's first run
+ * (VmHWM only grows, and later rounds of the 1-route scenario follow a large config); every run's
+ * figures when there were several.
+ */
+function summarise(label, url, runs) {
+  const clean = runs.filter((x) => (x.otherCpuPct ?? 0) <= NOISY_OTHER_CPU);
+  const pool = clean.length > 0 ? clean : runs;
+  const sorted = [...pool].sort((a, b) => a.rps - b.rps);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  const r = { scenario: label, url, ...median, peakRssMb: runs[0].peakRssMb, rssAfterMb: runs.at(-1).rssAfterMb, noisy: clean.length === 0 };
+  if (runs.length > 1) {
+    r.runs = runs.map((x) => ({ round: x.round, rps: Math.round(x.rps), p50: x.p50, p99: x.p99, cpuPct: x.cpuPct === undefined ? undefined : Math.round(x.cpuPct), cpuUsPerReq: x.cpuUsPerReq === undefined ? undefined : Math.round(x.cpuUsPerReq), otherCpuPct: x.otherCpuPct === undefined ? undefined : Math.round(x.otherCpuPct) }));
+    r.cleanRuns = clean.length;
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The gateway.
+
+let dataDir;
+let upstreamPid;
+function cleanupDir() {
+  if (dataDir && !cfg.keep) rmSync(dataDir, { recursive: true, force: true });
+}
+
+async function startGateway() {
+  const bin = join(ROOT, 'dist', 'cli', 'bin.js');
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build`);
+  const [httpsPort, httpPort, adminPort] = await freePorts(3);
+  const token = randomBytes(24).toString('hex');
+  const stdoutFile = join(dataDir, 'gateway-stdout.log'); // the access log (JSON lines) goes here
+  const stderrFile = join(dataDir, 'gateway-stderr.log');
+  const outFd = openSync(stdoutFile, 'w');
+  const errFd = openSync(stderrFile, 'w');
+  const child = track(
+    spawn(process.execPath, [...(cfg.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(BENCH, 'results', 'profiles')}`] : []), bin, 'start'], {
+      cwd: dataDir,
+      stdio: ['ignore', outFd, errFd],
+      env: {
+        ...process.env,
+        PORTCULLIS_DATA_DIR: join(dataDir, 'data'),
+        PORTCULLIS_HTTPS_PORT: String(httpsPort),
+        PORTCULLIS_HTTP_PORT: String(httpPort),
+        PORTCULLIS_ADMIN_PORT: String(adminPort),
+        PORTCULLIS_HOST: '127.0.0.1',
+        PORTCULLIS_ADMIN_HOST: '127.0.0.1',
+        PORTCULLIS_ADMIN_TOKEN: token,
+        PORTCULLIS_LOG_LEVEL: 'warn',
+      },
+    }),
+    'gateway',
+  );
+  closeSync(outFd);
+  closeSync(errFd);
+  const gw = {
+    child,
+    token,
+    dataPath: join(dataDir, 'data'),
+    stdoutFile,
+    stderrFile,
+    base: `https://127.0.0.1:${httpsPort}`,
+    admin: `https://127.0.0.1:${adminPort}`,
+  };
+  const stderrTail = () => {
+    try {
+      return readFileSync(stderrFile, 'utf8').slice(-2000);
+    } catch {
+      return '';
+    }
+  };
+  const caFile = join(gw.dataPath, 'ca.pem');
+  let trusted = false;
+  await until('the gateway to become ready', 60_000, async () => {
+    if (!alive(child)) {
+      const tail = stderrTail();
+      const why = tail.split('\n').find((l) => /error|portcullis:/i.test(l)) ?? '';
+      throw Object.assign(new Error(`gateway exited (code ${child.exitCode}) ${why.trim()}\n${tail}`), { fatal: true });
+    }
+    if (!existsSync(caFile)) return false;
+    if (!trusted) {
+      trust(readFileSync(caFile));
+      trusted = true;
+    }
+    const r = await call(`${gw.admin}/readyz`, { method: 'GET', headers: {}, body: undefined, timeoutMs: 2000 });
+    return r.status === 200;
+  }).catch((err) => {
+    throw new Error(`${err.message}${alive(child) ? `\n${stderrTail()}` : ''}`);
+  });
+  gw.certFile = join(gw.dataPath, 'server.pem');
+  gw.keyFile = join(gw.dataPath, 'server-key.pem');
+  return gw;
+}
+
+async function applyConfig(gw, doc) {
+  const t0 = performance.now();
+  const r = await call(`${gw.admin}/admin/v1/tenants/default/config`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(doc),
+    timeoutMs: 300_000,
+  });
+  if (r.status < 200 || r.status > 299) throw new Error(`config apply answered ${r.status}: ${r.text.slice(0, 500)}`);
+  return performance.now() - t0;
+}
+
+function llmService(upstream, extraRoutes = []) {
+  return {
+    name: 'llm',
+    upstream: { targets: [{ url: upstream }] },
+    routes: [{ name: 'chat', paths: [CHAT_PATH], methods: ['POST'] }, ...extraRoutes],
+  };
+}
+
+/**
+ * `total` routes in 100 services (the measured route included). Half of the other paths share the
+ * measured route's first segment (`/v1/r<i>/chat`), so the router's `/v1` node gets thousands of
+ * siblings; the others are spread under per-service prefixes (`/s<s>/items/<i>`).
+ */
+function largeConfig(upstream, total) {
+  const services = 100;
+  const perService = Math.ceil(total / services);
+  const routes = Array.from({ length: total - 1 }, (_, i) =>
+    i % 2 === 0
+      ? { name: `r${i}`, paths: [`/v1/r${i}/chat`], methods: ['POST'] }
+      : { name: `r${i}`, paths: [`/s${i % services}/items/${i}`], methods: ['GET', 'POST'] },
+  );
+  const doc = { services: [] };
+  for (let s = 0; s < services; s++) {
+    // service 0 is "llm" with the measured route first
+    const slice = routes.slice(s === 0 ? 0 : s * perService - 1, (s + 1) * perService - 1);
+    if (s === 0) doc.services.push(llmService(upstream, slice));
+    else if (slice.length > 0) doc.services.push({ name: `svc-${s}`, upstream: { targets: [{ url: upstream }] }, routes: slice });
+  }
+  const count = doc.services.reduce((n, s) => n + s.routes.length, 0);
+  if (count !== total) throw new Error(`internal: built ${count} routes, wanted ${total}`);
+  const last = doc.services.at(-1).routes.at(-1);
+  return { doc, lastPath: last.paths[0] };
+}
+
+/**
+ * Reads the gateway's stdout: access-log lines (`"log":"access"`), and application log lines at
+ * error level or above (pino level >= 50) with the first one's message.
+ */
+async function scanGatewayStdout(file) {
+  const out = { accessLines: 0, errorLines: 0, firstError: undefined, bytes: statSync(file).size };
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line.includes('"log":"access"')) out.accessLines++;
+    else {
+      const m = /"level":(\d+)/.exec(line);
+      if (m && Number(m[1]) >= 50) {
+        out.errorLines++;
+        if (!out.firstError) {
+          try {
+            const j = JSON.parse(line);
+            out.firstError = `${j.msg ?? ''}${j.err ? ` ${j.err.type}: ${j.err.message} (${(j.err.stack ?? '').split('\n')[1]?.trim() ?? ''})` : ''}`.trim();
+          } catch {
+            out.firstError = line.slice(0, 300);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Machine description and output.
+
+function machine() {
+  const sh = tryExec;
+  return {
+    nproc: Number(sh('nproc')) || cpus().length,
+    cpu: cpus()[0]?.model,
+    node: process.version,
+    loadTool: cfg.tool === 'wrk' ? /^wrk \S+/.exec(sh('wrk -v 2>&1 | head -1') ?? '')?.[0] ?? 'wrk' : `autocannon ${JSON.parse(readFileSync(join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')).version}`,
+    kernel: sh('uname -r'),
+  };
+}
+
+const fmtInt = (n) => (n === undefined ? 'n/a' : Math.round(n).toLocaleString('en-US'));
+const fmtMs = (n) => (n === undefined ? 'n/a' : `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms`);
+const fmtUs = (n) => (n === undefined ? 'n/a' : `${n.toFixed(0)} µs`);
+const fmtPct = (n) => (n === undefined ? 'n/a' : `${n.toFixed(0)}%`);
+const fmtMb = (n) => (n === undefined ? 'n/a' : `${n.toFixed(0)} MB`);
+
+function table(rows) {
+  const head = ['scenario', 'req/s', 'p50', 'p99', 'peak RSS', 'CPU', 'CPU/req', 'other CPU', 'non-2xx/errors'];
+  const last = head.length - 1;
+  const body = rows.map((r) =>
+    r.error
+      ? [r.scenario, 'failed', '', '', '', '', '', '', r.error.split('\n')[0].slice(0, 70)]
+      : [r.scenario, fmtInt(r.rps), fmtMs(r.p50), fmtMs(r.p99), fmtMb(r.peakRssMb), fmtPct(r.cpuPct), fmtUs(r.cpuUsPerReq), fmtPct(r.otherCpuPct), `${r.non2xx}/${r.errors}`],
+  );
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const left = (i) => i === 0 || i === last;
+  const line = (cells) => `| ${cells.map((c, i) => (left(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  return [line(head), `|${widths.map((w, i) => (left(i) ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function main() {
+  dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+  const info = machine();
+  log(`load: ${info.loadTool}, ${cfg.connections} connections, ${cfg.warmup} s warm-up + ${cfg.duration} s${cfg.rounds > 1 ? ` × ${cfg.rounds}` : ''} per scenario; data dir ${dataDir}`);
+
+  const results = [];
+  const failures = [];
+  const extra = {};
+  const fail = (scenario, err) => {
+    log(`${scenario}: ${err.message.split('\n')[0]}`);
+    failures.push({ scenario, error: err.message });
+    results.push({ scenario, error: err.message });
+  };
+
+  const upstream = await forkServer('fake upstream', 'fake-upstream.mjs', []);
+  upstreamPid = upstream.child.pid;
+  const upstreamOrigin = `http://127.0.0.1:${upstream.port}`;
+
+  // The gateway first: it creates the development CA and the server certificate that the reference
+  // proxy reuses, so both serve the same certificate (EC P-256).
+  let gw;
+  let gwError;
+  if (wants('gateway-1') || wants('gateway-many')) {
+    try {
+      log('starting the gateway');
+      gw = await startGateway();
+    } catch (err) {
+      gwError = err;
+      log(`the gateway did not start; measuring the rest. ${err.message}`);
+    }
+  }
+
+  // The reference proxy: same certificate as the gateway.
+  let certFile = gw?.certFile;
+  let keyFile = gw?.keyFile;
+  if (!gw && wants('reference')) {
+    // No gateway certificate to reuse: a self-signed one of the same kind (EC P-256).
+    certFile = join(dataDir, 'ref-cert.pem');
+    keyFile = join(dataDir, 'ref-key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+    trust(readFileSync(certFile));
+  }
+
+  const labelN = `gateway (HTTPS, ${cfg.routes.toLocaleString('en-US')} routes)`;
+  const scenarios = {
+    up: { label: 'upstream direct (HTTP)', url: `${upstreamOrigin}${CHAT_PATH}`, pid: upstreamPid, runs: [] },
+    ref: { label: 'reference proxy (HTTPS)', runs: [] },
+    g1: { label: 'gateway (HTTPS, 1 route)', url: gw && `${gw.base}${CHAT_PATH}`, pid: gw?.child.pid, runs: [] },
+    gN: { label: labelN, url: gw && `${gw.base}${CHAT_PATH}`, pid: gw?.child.pid, runs: [] },
+  };
+  scenarios.up.skip = !wants('upstream');
+  scenarios.ref.skip = !wants('reference');
+  scenarios.g1.skip = !wants('gateway-1');
+  scenarios.gN.skip = !wants('gateway-many');
+  await expectChat(scenarios.up.url);
+  if (!scenarios.ref.skip) {
+    try {
+      const ref = await forkServer('reference proxy', 'reference-proxy.mjs', [upstreamOrigin, certFile, keyFile]);
+      scenarios.ref.url = `https://127.0.0.1:${ref.port}${CHAT_PATH}`;
+      scenarios.ref.pid = ref.child.pid;
+      await expectChat(scenarios.ref.url);
+    } catch (err) {
+      scenarios.ref.error = err;
+    }
+  }
+  if (!gw) {
+    scenarios.g1.error = gwError;
+    scenarios.gN.error = new Error('skipped: the gateway did not start');
+  }
+
+  const oneRoute = { services: [llmService(upstreamOrigin)] };
+  const { doc: manyRoutes, lastPath } = largeConfig(upstreamOrigin, cfg.routes);
+  const lastUrl = gw && `${gw.base}${lastPath}`;
+  const statusOf = async (url) => (await call(url)).status;
+  extra.largeApply = [];
+
+  const run = async (key, round) => {
+    const sc = scenarios[key];
+    if (sc.error || sc.skip) return;
+    try {
+      sc.runs.push(await measureOnce(sc.label, sc.url, sc.pid, round));
+    } catch (err) {
+      sc.error = err;
+    }
+  };
+
+  // Rounds of all scenarios, interleaved, so that a burst of outside load hits one round rather than
+  // one scenario. The processes not being measured are idle meanwhile.
+  for (let round = 1; round <= cfg.rounds; round++) {
+    // 1. Upstream direct (plain HTTP): the ceiling of this machine with this load generator.
+    await run('up', round);
+    // 2. Reference proxy (HTTPS).
+    await run('ref', round);
+    // 3. Gateway, one route (the snapshot is rebuilt after the commit: wait until it is served).
+    if (!scenarios.g1.error && !scenarios.g1.skip) {
+      try {
+        await applyConfig(gw, oneRoute);
+        await until('the 1-route config to be served', 60_000, async () => (await statusOf(scenarios.g1.url)) === 200 && (await statusOf(lastUrl)) === 404);
+        await expectChat(scenarios.g1.url);
+      } catch (err) {
+        scenarios.g1.error = err;
+      }
+      await run('g1', round);
+    }
+    if (scenarios.g1.error && !scenarios.g1.skip && !scenarios.gN.error) scenarios.gN.error = new Error('skipped: the 1-route scenario failed');
+    // 4. Gateway, many routes.
+    if (!scenarios.gN.error && !scenarios.gN.skip) {
+      try {
+        log(`applying ${cfg.routes} routes in ${manyRoutes.services.length} services (${(JSON.stringify(manyRoutes).length / 1024).toFixed(0)} KiB of JSON)`);
+        const t0 = performance.now();
+        const applyMs = Math.round(await applyConfig(gw, manyRoutes));
+        await until(`route ${lastPath} to be served`, 120_000, async () => (await statusOf(lastUrl)) === 200);
+        const untilServedMs = Math.round(performance.now() - t0);
+        extra.largeApply.push({ applyMs, untilServedMs });
+        log(`applied in ${applyMs} ms, served after ${untilServedMs} ms`);
+        await expectChat(scenarios.gN.url);
+      } catch (err) {
+        scenarios.gN.error = err;
+      }
+      await run('gN', round);
+    }
+  }
+
+  for (const sc of Object.values(scenarios)) {
+    if (sc.skip) continue;
+    if (sc.error) fail(sc.label, sc.error);
+    else {
+      const r = summarise(sc.label, sc.url, sc.runs);
+      if (sc.url.startsWith('https:')) r.tls = await tlsInfo(sc.url);
+      results.push(r);
+    }
+  }
+
+  await dispatcher.close(); // our keep-alive connections would otherwise hold up the gateway's drain
+  if (gw) {
+    await stopChild(gw.child, 10_000);
+    // The access log stayed on: every request served is one JSON line on the gateway's stdout.
+    try {
+      const scan = await scanGatewayStdout(gw.stdoutFile);
+      extra.accessLog = { ...scan, requestsSent: sentTo(gw.base) };
+    } catch {
+      /* no stdout file */
+    }
+  }
+  await stopAll();
+
+  // Ratios.
+  const by = (s) => results.find((r) => r.scenario === s && !r.error);
+  const ref = by('reference proxy (HTTPS)');
+  const g1 = by('gateway (HTTPS, 1 route)');
+  const gN = by(`gateway (HTTPS, ${cfg.routes.toLocaleString('en-US')} routes)`);
+  // A ratio compares the two scenarios' reported figures (above). With several rounds, the ratio within
+  // each round is listed too, as a measure of the spread.
+  const paired = (a, b, value) => {
+    if (!a || !b) return { value: undefined, rounds: [] };
+    const rounds = [];
+    for (const x of a.runs ?? []) {
+      const y = (b.runs ?? []).find((z) => z.round === x.round);
+      const v = y && value(x, y);
+      if (v !== undefined && Number.isFinite(v)) rounds.push({ round: x.round, value: v, clean: (x.otherCpuPct ?? 0) <= NOISY_OTHER_CPU && (y.otherCpuPct ?? 0) <= NOISY_OTHER_CPU });
+    }
+    return { value: value(a, b), rounds };
+  };
+  const ratio = (name, a, b, target) => {
+    const { value, rounds } = paired(a, b, (x, y) => x.rps / y.rps);
+    return { name, value, target, met: value === undefined ? undefined : value >= target, rounds };
+  };
+  const ratios = [];
+  if (wants('gateway-1') && wants('reference')) ratios.push(ratio('gateway / reference proxy (req/s)', g1, ref, 0.8));
+  if (wants('gateway-many') && wants('gateway-1')) ratios.push(ratio(`${cfg.routes.toLocaleString('en-US')} routes / 1 route (req/s)`, gN, g1, 0.95));
+  // The same comparisons in CPU time per request (inverted, so that higher is better here too):
+  // informational; it does not depend on how much CPU the process got.
+  const cpuRatio = (name, a, b) => ({ name, ...paired(a, b, (x, y) => (x.cpuUsPerReq && y.cpuUsPerReq ? y.cpuUsPerReq / x.cpuUsPerReq : undefined)) });
+  const cpuRatios = [cpuRatio('reference CPU/req ÷ gateway CPU/req', g1, ref), cpuRatio(`1-route CPU/req ÷ ${cfg.routes.toLocaleString('en-US')}-route CPU/req`, gN, g1)];
+  const perRound = (r) => (r.rounds.length > 1 ? ` [rounds: ${r.rounds.map((x) => `${x.value.toFixed(2)}${x.clean ? '' : '*'}`).join(', ')}]` : '');
+
+  process.stdout.write(`\n${table(results)}\n\n`);
+  for (const r of ratios) {
+    const v = r.value === undefined ? 'n/a' : `${r.value.toFixed(2)}×`;
+    const status = r.met === undefined ? 'not measured' : r.met ? 'met' : 'NOT MET';
+    process.stdout.write(`${r.name}: ${v} (target ≥ ${r.target}×) — ${status}${perRound(r)}\n`);
+  }
+  for (const r of cpuRatios) {
+    if (r.value !== undefined) process.stdout.write(`${r.name}: ${r.value.toFixed(2)}× (informational)${perRound(r)}\n`);
+  }
+  if (extra.largeApply.length > 0) {
+    const a = extra.largeApply;
+    process.stdout.write(`applying ${cfg.routes.toLocaleString('en-US')} routes: ${a.map((x) => x.applyMs).join(', ')} ms (admin API call), ${a.map((x) => x.untilServedMs).join(', ')} ms until served\n`);
+  }
+  const al = extra.accessLog;
+  if (al) {
+    process.stdout.write(`access log: on; ${al.accessLines.toLocaleString('en-US')} lines (${(al.bytes / 1048576).toFixed(1)} MB of stdout) for ${al.requestsSent.toLocaleString('en-US')} requests completed on the data plane\n`);
+    if (al.accessLines < al.requestsSent * 0.99) {
+      process.stdout.write(`WARNING: the access log recorded only ${((al.accessLines / al.requestsSent) * 100).toFixed(1)}% of the gateway's requests: the gateway figures do not measure a working access log\n`);
+    }
+    if (al.errorLines > 0) {
+      process.stdout.write(`WARNING: the gateway logged ${al.errorLines.toLocaleString('en-US')} errors during the run; first: ${al.firstError}\n`);
+    }
+  }
+  process.stdout.write(`CPU: the measured process during the measured run, in % of one core; CPU/req: its CPU time per request served; other CPU: processes outside the bench meanwhile${cfg.rounds > 1 ? `; * = a round in which other processes used more than ${NOISY_OTHER_CPU}% of a core` : ''}\n`);
+  const noisy = results.filter((r) => !r.error && r.noisy);
+  if (noisy.length > 0) {
+    process.stdout.write(`WARNING: the machine was not idle during ${noisy.map((r) => r.scenario).join(', ')} (other processes used more than ${NOISY_OTHER_CPU}% of a core in every run): those figures are noisy; re-run when the machine is idle${cfg.rounds < 3 ? ', or with BENCH_ROUNDS=3' : ''}\n`);
+  }
+  const failing = results.filter((r) => !r.error && (r.non2xx > 0 || r.errors > 0));
+  if (failing.length > 0) {
+    process.stdout.write(`WARNING: non-2xx responses or socket errors in: ${failing.map((r) => r.scenario).join(', ')}; their req/s are not comparable\n`);
+  }
+  process.stdout.write(`machine: ${info.nproc} CPUs (${info.cpu}), node ${info.node}, ${info.loadTool}; ${cfg.connections} connections, ${cfg.duration} s per run after ${cfg.warmup} s warm-up\n`);
+
+  const resultsDir = join(BENCH, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const json = { date: new Date().toISOString(), machine: info, config: { ...cfg, body: BODY, path: CHAT_PATH }, scenarios: results, ratios, cpuRatios, gateway: extra, failures };
+  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
+  process.stdout.write(`results: ${join('bench', 'results', 'latest.json')}\n`);
+  if (cfg.keep) process.stdout.write(`kept: ${dataDir}\n`);
+  if (cfg.profile) process.stdout.write(`gateway CPU profile: ${join('bench', 'results', 'profiles')}/ (open in Chrome DevTools or speedscope)\n`);
+  return failures.length === 0 ? 0 : 1;
+}
+
+main()
+  .then(
+    (code) => code,
+    (err) => {
+      if (!interrupted) log(`error: ${err.stack ?? err.message}`);
+      return 1;
+    },
+  )
+  .then(async (code) => {
+    await stopAll();
+    cleanupDir();
+    process.exit(code);
+  });
