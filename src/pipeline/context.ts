@@ -41,6 +41,11 @@ export class RequestContext {
   /** Request body bytes read from the client, response body bytes written to it. */
   bytesIn = 0;
   bytesOut = 0;
+  /**
+   * Called when the client connection closes, before the log phase: the terminal handler sets it
+   * while an upstream exchange runs (to abort it) and clears it when done. One listener per request.
+   */
+  onClientClose: (() => void) | undefined = undefined;
   /** Set once a response (success or error) has been started by any phase. */
   responded = false;
   /** The error that ended the request, when one did. */

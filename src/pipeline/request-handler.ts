@@ -83,7 +83,10 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
       ctx.fail(gatewayError('NOT_READY'));
       return;
     }
-    res.once('close', () => runLog(ctx, ctx.route?.chain ?? snapshot.globalChain));
+    res.once('close', () => {
+      ctx.onClientClose?.();
+      runLog(ctx, ctx.route?.chain ?? snapshot.globalChain);
+    });
     if (path.charCodeAt(0) !== 47 /* / */) {
       ctx.fail(gatewayError('BAD_REQUEST', 'Request target must be an absolute path'));
       return;

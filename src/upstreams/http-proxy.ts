@@ -96,7 +96,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     private readonly ctx: RequestContext,
     private readonly resolve: () => void,
   ) {
-    ctx.res.once('close', this.onClientClose);
+    ctx.onClientClose = this.onClientClose;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -155,7 +155,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
 
   private finish(): void {
     this.done = true;
-    this.ctx.res.off('close', this.onClientClose);
+    this.ctx.onClientClose = undefined;
     this.resolve();
   }
 }

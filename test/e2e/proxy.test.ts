@@ -24,6 +24,8 @@ describe('data plane: proxying', () => {
   let echo: TestUpstream;
   let sse: TestUpstream;
   let slow: TestUpstream;
+  let endless: TestUpstream;
+  let endlessClosed: Promise<void>;
 
   before(async () => {
     gw = await startGateway({ settings: { limits: { maxBodySize: '8mb' } } });
@@ -42,6 +44,17 @@ describe('data plane: proxying', () => {
     });
     slow = await startUpstream(() => {
       /* never answers */
+    });
+    let upstreamClosed: () => void = () => undefined;
+    endlessClosed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    endless = await startUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const t = setInterval(() => res.write('data: tick\n\n'), 50);
+      res.on('close', () => {
+        clearInterval(t);
+        upstreamClosed();
+      });
+      req.resume();
     });
     await gw.apply({
       services: [
@@ -63,13 +76,14 @@ describe('data plane: proxying', () => {
         { name: 'sse', upstream: { targets: [{ url: sse.url }] }, routes: [{ name: 'sse', paths: ['/events'] }] },
         { name: 'slow', upstream: { targets: [{ url: slow.url }], timeouts: { headers: '300ms' } }, routes: [{ name: 'slow', paths: ['/slow'] }] },
         { name: 'down', upstream: { targets: [{ url: 'http://127.0.0.1:1' }] }, routes: [{ name: 'down', paths: ['/down'] }] },
+        { name: 'endless', upstream: { targets: [{ url: endless.url }] }, routes: [{ name: 'endless', paths: ['/endless'] }] },
       ],
     });
   });
 
   after(async () => {
     await gw.stop();
-    await Promise.all([echo.close(), sse.close(), slow.close()]);
+    await Promise.all([echo.close(), sse.close(), slow.close(), endless.close()]);
   });
 
   it('forwards with conventional proxy headers and strips hop-by-hop ones', async () => {
@@ -157,6 +171,14 @@ describe('data plane: proxying', () => {
     }
     assert.deepEqual(arrivals.map((a) => a.n), [1, 2, 3, 4, 5]);
     for (const a of arrivals) assert.ok(a.lag < 100, `event ${a.n} arrived ${a.lag} ms after it was sent (batched?)`);
+  });
+
+  it('aborts the upstream request when the client goes away mid-stream', async () => {
+    const ac = new AbortController();
+    const r = await request(`${gw.httpsUrl}/endless`, { dispatcher: gw.agent, signal: ac.signal });
+    await r.body[Symbol.asyncIterator]().next();
+    ac.abort();
+    await Promise.race([endlessClosed, new Promise((_, reject) => setTimeout(() => reject(new Error('upstream request was not aborted')), 3000))]);
   });
 
   it('answers unknown routes with 404 JSON and wrong methods with 405 and Allow', async () => {
