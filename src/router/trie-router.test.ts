@@ -68,11 +68,16 @@ describe('TrieRouter', () => {
 
   it('costs the same with 10 or 10,000 routes', () => {
     const build = (n: number) => new TrieRouter(Array.from({ length: n }, (_, i) => def(`r${i}`, [[`/svc${i}/v1`, 'prefix']], { hosts: i % 2 ? [`h${i}.test`] : [] })));
+    // The fastest of several runs: robust to other processes competing for the CPU.
     const time = (r: TrieRouter<string>, n: number) => {
       const paths = Array.from({ length: 64 }, (_, i) => `/svc${(i * 7919) % n}/v1/items/42`);
-      const t = process.hrtime.bigint();
-      for (let i = 0; i < 200_000; i++) r.match('GET', 'h1.test', paths[i & 63]!);
-      return Number(process.hrtime.bigint() - t);
+      let best = Infinity;
+      for (let run = 0; run < 7; run++) {
+        const t = process.hrtime.bigint();
+        for (let i = 0; i < 50_000; i++) r.match('GET', 'h1.test', paths[i & 63]!);
+        best = Math.min(best, Number(process.hrtime.bigint() - t));
+      }
+      return best;
     };
     const small = build(10);
     const large = build(10_000);

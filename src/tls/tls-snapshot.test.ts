@@ -55,10 +55,15 @@ describe('TlsSnapshot', () => {
     assert.ok(performance.now() - t0 < 500, 'a rebuild with unchanged certificates reuses contexts');
     assert.equal(a.resolve('api7.test')!.context, b.resolve('api7.test')!.context);
     const one = buildTlsSnapshot(inputs.slice(5, 6), fallback, cache, {});
+    // The fastest of several runs: robust to other processes competing for the CPU.
     const time = (s: typeof a, name: string) => {
-      const t = process.hrtime.bigint();
-      for (let i = 0; i < 200_000; i++) s.resolve(name);
-      return Number(process.hrtime.bigint() - t);
+      let best = Infinity;
+      for (let run = 0; run < 7; run++) {
+        const t = process.hrtime.bigint();
+        for (let i = 0; i < 50_000; i++) s.resolve(name);
+        best = Math.min(best, Number(process.hrtime.bigint() - t));
+      }
+      return best;
     };
     time(a, 'api5.test');
     time(one, 'api5.test');
