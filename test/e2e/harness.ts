@@ -135,6 +135,25 @@ export async function startUpstream(handler?: (req: IncomingMessage, res: Server
   };
 }
 
+/**
+ * An SSE upstream: five events, 150 ms apart, each `data: {"n":…,"sentAt":<ms>}`, so a client can tell
+ * whether events arrive one by one or batched.
+ */
+export function startSseUpstream(extraHeaders: Record<string, string> = {}): Promise<TestUpstream> {
+  return startUpstream((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...extraHeaders });
+    let n = 0;
+    const timer = setInterval(() => {
+      n++;
+      res.write(`data: {"n":${n},"sentAt":${Date.now()}}\n\n`);
+      if (n === 5) {
+        clearInterval(timer);
+        res.end();
+      }
+    }, 150);
+  });
+}
+
 /** A document with one service and one prefix route. */
 export function simpleDoc(upstreamUrl: string, extra: { service?: Record<string, unknown>; route?: Record<string, unknown> } = {}) {
   return {

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { connect, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startGateway, startUpstream, waitFor, type TestGateway, type TestUpstream } from './harness.js';
+import { startGateway, startSseUpstream, startUpstream, waitFor, type TestGateway, type TestUpstream } from './harness.js';
 
 interface H2Response {
   status: number;
@@ -61,18 +61,7 @@ describe('HTTP/2 data plane', () => {
   before(async () => {
     gw = await startGateway({ settings: { limits: { maxBodySize: '1mb' } } });
     echo = await startUpstream();
-    sse = await startUpstream((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      let n = 0;
-      const timer = setInterval(() => {
-        n++;
-        res.write(`data: {"n":${n},"sentAt":${Date.now()}}\n\n`);
-        if (n === 5) {
-          clearInterval(timer);
-          res.end();
-        }
-      }, 150);
-    });
+    sse = await startSseUpstream({ connection: 'keep-alive' });
     cookies = await startUpstream((req, res) => {
       // Two Set-Cookie fields (an array in Node), a repeated list header, a repeated header HTTP/2 allows
       // only once, and hop-by-hop headers that must not leak.

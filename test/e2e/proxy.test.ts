@@ -4,7 +4,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
-import { simpleDoc, startGateway, startUpstream, waitFor, type TestGateway, type TestUpstream } from './harness.js';
+import { startGateway, startSseUpstream, startUpstream, waitFor, type TestGateway, type TestUpstream } from './harness.js';
 
 /** Sends raw bytes over TLS and returns everything the server answers until it closes. */
 function rawTls(gw: TestGateway, payload: string): Promise<string> {
@@ -30,18 +30,7 @@ describe('data plane: proxying', () => {
   before(async () => {
     gw = await startGateway({ settings: { limits: { maxBodySize: '8mb' } } });
     echo = await startUpstream();
-    sse = await startUpstream((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      let n = 0;
-      const timer = setInterval(() => {
-        n++;
-        res.write(`data: {"n":${n},"sentAt":${Date.now()}}\n\n`);
-        if (n === 5) {
-          clearInterval(timer);
-          res.end();
-        }
-      }, 150);
-    });
+    sse = await startSseUpstream();
     slow = await startUpstream(() => {
       /* never answers */
     });
