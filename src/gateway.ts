@@ -26,6 +26,7 @@ import { builtinPlugins } from './plugins/builtin.js';
 import { loadMasterKey } from './secrets/master-key.js';
 import { readPrivateFile } from './secrets/file-mode.js';
 import { SecretBox } from './secrets/secret-box.js';
+import { GatewayMetrics } from './observability/metrics.js';
 import { SnapshotManager } from './snapshot/snapshot-manager.js';
 import { attachTlsEdge, TlsEdge } from './tls/tls-edge.js';
 import { NO_RESUMPTION_OPTIONS, SecureContextCache, type TlsBuildOptions, type TlsDomainInput } from './tls/tls-snapshot.js';
@@ -84,10 +85,21 @@ export class Gateway {
   private store: Store | undefined;
   private snapshotManager: SnapshotManager | undefined;
   private readonly edge: TlsEdge;
+  readonly metrics: GatewayMetrics;
 
   constructor(private readonly opts: GatewayOptions) {
     this.logger = opts.logger ?? pino({ level: opts.settings.logLevel, base: { service: 'portcullis' }, timestamp: pino.stdTimeFunctions.isoTime });
-    this.edge = new TlsEdge({ current: () => this.snapshotManager?.current?.tls, logger: this.logger, listener: 'https' });
+    this.metrics = new GatewayMetrics({
+      revision: () => this.snapshotManager?.revision ?? -1,
+      routes: () => this.snapshotManager?.current?.router.size ?? 0,
+      tlsNames: () => this.snapshotManager?.current?.tls?.size ?? 0,
+    });
+    this.edge = new TlsEdge({
+      current: () => this.snapshotManager?.current?.tls,
+      logger: this.logger,
+      listener: 'https',
+      onRejection: (reason) => this.metrics.tlsRejections.inc({ listener: 'https', reason }),
+    });
   }
 
   /** The snapshot manager, once started (tests use it to wait for reloads). */
@@ -220,7 +232,7 @@ export class Gateway {
           certPem: tls.certPem,
           keyPem: tls.keyPem,
           limits: DEFAULT_ADMIN_LIMITS,
-          handler: createAdminHandler({ logger, configService, store, snapshots, auth, version: VERSION }, { isDraining: () => this.draining }),
+          handler: createAdminHandler({ logger, configService, store, snapshots, auth, version: VERSION, metrics: () => this.metrics.render() }, { isDraining: () => this.draining }),
           logger,
           onDrainStart,
           tls: settings.admin.tls,

@@ -59,6 +59,8 @@ export interface AdminResponse {
   readonly status: number;
   /** Omitted for 204. */
   readonly body?: unknown;
+  /** A non-JSON body (for example the Prometheus exposition format); replaces `body`. */
+  readonly text?: { readonly contentType: string; readonly body: string };
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -76,7 +78,7 @@ export interface AdminRoute {
   readonly headers?: readonly ParamSpec[];
   /** JSON request body (validated by the handler's service with this schema). */
   readonly body?: NamedSchema;
-  readonly success: { readonly status: number; readonly description: string; readonly body?: NamedSchema; readonly headers?: readonly string[] };
+  readonly success: { readonly status: number; readonly description: string; readonly body?: NamedSchema; readonly headers?: readonly string[]; readonly contentType?: string };
   /** Error statuses the endpoint may answer with (besides 500). */
   readonly errors: readonly number[];
   handle(req: AdminRequest): Promise<AdminResponse>;
@@ -88,6 +90,8 @@ export interface AdminRoutesDeps {
   readonly snapshots: { readonly revision: number; readonly current: unknown };
   /** The OpenAPI document (built from the final route table, hence lazily). */
   readonly openapi: () => unknown;
+  /** Prometheus exposition; the /metrics endpoint exists only when given. */
+  readonly metrics?: (() => Promise<{ contentType: string; body: string }>) | undefined;
 }
 
 export const API_PREFIX = '/admin/v1';
@@ -240,6 +244,23 @@ export function adminRoutes(deps: AdminRoutesDeps): AdminRoute[] {
         return { status: 200, body: { status: 'ready', revision: deps.snapshots.revision } };
       },
     },
+    ...(deps.metrics
+      ? [
+          {
+            method: 'GET' as const,
+            path: '/metrics',
+            operationId: 'metrics',
+            summary: 'Prometheus metrics (text exposition format); needs an admin token',
+            tag: 'Health',
+            permission: (): AdminPermission => ({ action: 'read', tenant: undefined }),
+            success: { status: 200, description: 'Metrics', contentType: 'text/plain; version=0.0.4' },
+            errors: AUTH_ERRORS,
+            async handle() {
+              return { status: 200, text: await deps.metrics!() };
+            },
+          } satisfies AdminRoute,
+        ]
+      : []),
     {
       method: 'GET',
       path: `${API_PREFIX}/openapi.json`,

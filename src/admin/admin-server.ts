@@ -13,7 +13,7 @@ import { createHttpsListener } from '../listeners/https-listener.js';
 import type { Listener } from '../listeners/listener.js';
 import type { Store } from '../storage/store.js';
 import type { AdminAuth, AdminPrincipal } from './admin-auth.js';
-import { readJsonBody, sendEmpty, sendError, sendJson } from './admin-http.js';
+import { readJsonBody, sendEmpty, sendError, sendJson, sendText } from './admin-http.js';
 import { AdminRouter } from './admin-router.js';
 import { adminRoutes, PATH_PARAMS, type AdminRoute } from './admin-routes.js';
 import { parseParam } from './admin-schemas.js';
@@ -52,6 +52,8 @@ export interface AdminListenerDeps {
   readonly auth: AdminAuth;
   readonly version: string;
   readonly limits?: Partial<AdminServerLimits>;
+  /** Prometheus exposition for `GET /metrics`; without it the endpoint answers 404. */
+  readonly metrics?: (() => Promise<{ contentType: string; body: string }>) | undefined;
 }
 
 export interface AdminHandler {
@@ -74,14 +76,14 @@ function headerValue(v: string | string[] | undefined): string | undefined {
 
 /** The admin API request handler (exposed for tests and for embedding in another server). */
 export function createAdminHandler(
-  deps: Pick<AdminListenerDeps, 'logger' | 'configService' | 'store' | 'snapshots' | 'auth' | 'version'>,
+  deps: Pick<AdminListenerDeps, 'logger' | 'configService' | 'store' | 'snapshots' | 'auth' | 'version' | 'metrics'>,
   opts: { isDraining?: () => boolean } = {},
 ): AdminHandler {
   const { logger, auth } = deps;
   const isDraining = opts.isDraining ?? (() => false);
   let doc: OpenApiDocument | undefined;
   const openapi = () => (doc ??= buildOpenApiDocument(routes, { version: deps.version }));
-  const routes = adminRoutes({ configService: deps.configService, store: deps.store, snapshots: deps.snapshots, openapi });
+  const routes = adminRoutes({ configService: deps.configService, store: deps.store, snapshots: deps.snapshots, openapi, metrics: deps.metrics });
   const router = new AdminRouter(routes);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -124,7 +126,8 @@ export function createAdminHandler(
       const body = route.body ? await readJsonBody(req) : undefined;
       const result = await route.handle({ params, query, headers: req.headers, body, principal });
       const headers = { ...common, ...result.headers };
-      if (result.body === undefined) sendEmpty(res, result.status, headers);
+      if (result.text) sendText(res, result.status, result.text.contentType, result.text.body, headers);
+      else if (result.body === undefined) sendEmpty(res, result.status, headers);
       else sendJson(res, result.status, result.body, headers);
     } catch (err) {
       const ge = toGatewayError(err);

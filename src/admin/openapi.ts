@@ -113,7 +113,13 @@ export function buildOpenApiDocument(routes: readonly AdminRoute[], opts: { vers
     const responses: Record<string, unknown> = {
       [String(route.success.status)]: {
         description: route.success.description,
-        ...(route.success.body ? { content: jsonContent(schemaRef(route.success.body, 'output')) } : route.success.status === 204 ? {} : { content: { 'application/json': { schema: { type: 'object' } } } }),
+        ...(route.success.contentType
+          ? { content: { [route.success.contentType]: { schema: { type: 'string' } } } }
+          : route.success.body
+            ? { content: jsonContent(schemaRef(route.success.body, 'output')) }
+            : route.success.status === 204
+              ? {}
+              : { content: { 'application/json': { schema: { type: 'object' } } } }),
         ...(route.success.headers?.length ? { headers: Object.fromEntries(route.success.headers.map((h) => [h, { schema: { type: 'string' } }])) } : {}),
       },
     };

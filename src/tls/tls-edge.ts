@@ -39,6 +39,8 @@ export interface TlsEdgeOptions {
   readonly logger: Logger;
   readonly listener: string;
   readonly now?: () => Date;
+  /** Told of every refusal (metrics). */
+  readonly onRejection?: (reason: string) => void;
 }
 
 export class TlsEdge {
@@ -73,6 +75,7 @@ export class TlsEdge {
 
   private refuse(socket: TLSSocket, reason: string, servername: string | undefined, domain?: TlsDomain): false {
     this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1);
+    this.opts.onRejection?.(reason);
     const peer = socket.getPeerX509Certificate?.();
     this.opts.logger.warn(
       {

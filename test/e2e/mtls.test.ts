@@ -240,6 +240,13 @@ describe('SNI per tenant domain and mutual TLS', () => {
     assert.equal(gw.accessLog.length, logged + 1, 'refused connections never reached the pipeline');
     const rejections = gw.gateway.tlsRejections();
     assert.ok([...rejections.values()].reduce((a, b) => a + b, 0) >= 4, 'each refusal is counted');
+    const { request } = await import('undici');
+    const text = await (await request(`${gw.adminUrl}/metrics`, { dispatcher: gw.agent, headers: { authorization: `Bearer ${gw.token}` } })).body.text();
+    assert.match(text, /portcullis_tls_client_rejections_total\{listener="https",reason="no client certificate"\} [1-9]/);
+    assert.match(text, /portcullis_routes \d+/);
+    const anonymous = await request(`${gw.adminUrl}/metrics`, { dispatcher: gw.agent });
+    assert.equal(anonymous.statusCode, 401);
+    await anonymous.body.dump();
   });
 
   it('forwards the verified identity upstream and never a client-supplied one', async () => {
