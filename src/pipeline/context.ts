@@ -5,7 +5,7 @@ import { toGatewayError, type GatewayError } from '../core/errors.js';
 import { connectionSocketOf } from '../listeners/connection-socket.js';
 import type { ClientCertificate } from '../tls/client-certificate.js';
 import { connectionTls, type ConnectionTls } from '../tls/tls-edge.js';
-import type { CompiledRoute } from './compiled-route.js';
+import type { CompiledRoute, HookChain } from './compiled-route.js';
 
 /** What a request carries across phases. One instance per request; fields are filled as phases run. */
 const notDraining = (): boolean => false;
@@ -46,7 +46,9 @@ export class RequestContext {
    * while an upstream exchange runs (to abort it) and clears it when done. One listener per request.
    */
   onClientClose: (() => void) | undefined = undefined;
-  /** Set once a response (success or error) has been started by any phase. */
+  /** The hooks whose `log` phase runs for this request: the route's chain, or the global one before routing. */
+  logChain: HookChain | undefined = undefined;
+    /** Set once a response (success or error) has been started by any phase. */
   responded = false;
   /** The error that ended the request, when one did. */
   error: GatewayError | undefined = undefined;

@@ -16,6 +16,8 @@ export interface RequestHandlerDeps {
   readonly isDraining: () => boolean;
 }
 
+const kContext = Symbol('portcullis.context');
+
 const REQUEST_ID_RE = /^[A-Za-z0-9._:@/+=-]{1,200}$/;
 
 /** A client-supplied id is kept when it is short and printable; otherwise a UUID is generated. */
@@ -61,7 +63,17 @@ function misdirected(tls: ConnectionTls, host: string, snapshot: Snapshot): bool
 export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { logger } = deps;
 
-  function runLog(ctx: RequestContext, chain: HookChain): void {
+  /** The one 'close' listener every response shares (no closure per request). */
+  function onResponseClose(this: ServerResponse & { [kContext]?: RequestContext }): void {
+    const ctx = this[kContext];
+    if (!ctx) return;
+    this[kContext] = undefined;
+    ctx.onClientClose?.();
+    runLog(ctx, ctx.logChain);
+  }
+
+  function runLog(ctx: RequestContext, chain: HookChain | undefined): void {
+    if (!chain) return;
     for (const hook of chain.log) {
       try {
         hook(ctx);
@@ -83,10 +95,9 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
       ctx.fail(gatewayError('NOT_READY'));
       return;
     }
-    res.once('close', () => {
-      ctx.onClientClose?.();
-      runLog(ctx, ctx.route?.chain ?? snapshot.globalChain);
-    });
+    ctx.logChain = snapshot.globalChain;
+    (res as ServerResponse & { [kContext]?: RequestContext })[kContext] = ctx;
+    res.on('close', onResponseClose);
     if (path.charCodeAt(0) !== 47 /* / */) {
       ctx.fail(gatewayError('BAD_REQUEST', 'Request target must be an absolute path'));
       return;
@@ -117,6 +128,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
     }
     const route = hit.value;
     ctx.route = route;
+    ctx.logChain = route.chain;
     if (route.stripPath && hit.match === 'prefix' && hit.pattern !== '/') {
       const rest = path.slice(hit.pattern.length);
       ctx.upstreamPath = rest.length === 0 ? '/' : rest;

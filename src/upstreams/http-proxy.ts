@@ -87,7 +87,8 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   private transforms: BodyTransform[] | undefined;
   private done = false;
-  private readonly onDrain = (): void => this.controller?.resume();
+  /** Created on the first backpressure only. */
+  private onDrain: (() => void) | undefined;
   private readonly onClientClose = (): void => {
     if (!this.done) this.controller?.abort(new Error('client closed the connection'));
   };
@@ -128,7 +129,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     this.ctx.bytesOut += out.length;
     if (!this.ctx.res.write(out)) {
       controller.pause();
-      this.ctx.res.once('drain', this.onDrain);
+      this.ctx.res.once('drain', (this.onDrain ??= () => this.controller?.resume()));
     }
   }
 
