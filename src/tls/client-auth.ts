@@ -4,7 +4,7 @@
  * so this is where a connection that fails its domain's policy is refused.
  *
  * Full handshakes rely on OpenSSL's chain verification against the domain's trusted CAs (the context
- * SNI picked) plus the depth limit here. Resumed sessions skip OpenSSL's verification, so they are
+ * SNI picked); a chain through intermediates is walked here for the depth limit. Resumed sessions skip OpenSSL's verification, so they are
  * verified again here against the *current* policy: a session resumed after its CA was removed, or
  * under another domain's name, fails like a new handshake would.
  */
@@ -67,12 +67,17 @@ export function checkClientCertificate(socket: TLSSocket, policy: ClientAuthPoli
   if (policy.mode === 'off') return OK_NONE;
   const leaf = socket.getPeerX509Certificate();
   if (!leaf) return policy.mode === 'required' ? fail('no client certificate') : OK_NONE;
-  const presented = peerChain(socket);
-  if (!socket.isSessionReused() && !socket.authorized) {
-    return fail(`certificate did not verify: ${String(socket.authorizationError ?? 'unknown error')}`);
+  const resumed = socket.isSessionReused();
+  if (!resumed) {
+    if (!socket.authorized) return fail(`certificate did not verify: ${String(socket.authorizationError ?? 'unknown error')}`);
+    // OpenSSL verified the chain (signatures, validity, purpose) against this domain's CAs. The common
+    // case, a leaf issued straight by a trusted CA, needs no second verification and no chain walk.
+    const issuer = policy.anchors.find((a) => leaf.checkIssued(a));
+    if (issuer) return { ok: true, cert: describeCertificate(leaf, [issuer]) };
   }
+  const presented = peerChain(socket);
   // Full handshakes: OpenSSL verified the chain; this adds depth (and, on resumption, everything).
   const verified = verifyChain(leaf, presented, policy, now);
-  if (typeof verified === 'string') return fail(socket.isSessionReused() ? `resumed session: ${verified}` : verified);
+  if (typeof verified === 'string') return fail(resumed ? `resumed session: ${verified}` : verified);
   return { ok: true, cert: describeCertificate(leaf, verified) };
 }
