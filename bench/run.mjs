@@ -3,6 +3,9 @@
 //
 // Processes (each its own event loop): fake upstream, reference proxy, gateway, load generator (wrk,
 // or autocannon when wrk is missing). This runner only orchestrates; it is idle while load runs.
+// The mutual-TLS scenarios (bench/mtls-setup.mjs) add nginx, when installed, for the handshake
+// comparison, and use bench/tls-load.mjs as their load generator (it presents a client certificate
+// and the server name of a tenant domain, which wrk cannot).
 //
 // Environment:
 //   BENCH_DURATION     seconds per measured run (default 8)
@@ -12,7 +15,9 @@
 //   BENCH_ROUNDS       rounds of all scenarios, interleaved; each scenario reports its median run
 //                      by req/s among the runs not disturbed by outside load (default 1; 3 or 5
 //                      on a shared machine)
-//   BENCH_SCENARIOS    comma-separated subset of upstream,reference,gateway-1,gateway-many (default all)
+//   BENCH_SCENARIOS    comma-separated subset of upstream,reference,gateway-1,gateway-many,
+//                      mtls-keepalive,plain-keepalive,handshakes-gateway,handshakes-nginx (default all)
+//   BENCH_HANDSHAKE_CONNECTIONS  concurrent new-connection loops in the handshake scenarios (default 16)
 //   BENCH_TOOL         wrk | autocannon (default: wrk when installed)
 //   BENCH_IDLE_WAIT    seconds to wait, before each scenario, for other processes to quiet down
 //                      (below 25% of a core) (default 30; 0 to not wait)
@@ -33,11 +38,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect } from 'node:tls';
 import { createInterface } from 'node:readline';
 import { Agent, request } from 'undici';
+import { MTLS_HOST, PLAIN_HOST, MTLS_TENANT, makePki, tenantDocument, nginxConf, STRICT_TLS12_CIPHERS, TLS13_CIPHERSUITES, STRICT_CURVES } from './mtls-setup.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCH = join(ROOT, 'bench');
 const CHAT_PATH = '/v1/chat/completions';
 const BODY = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}'; // = bench/wrk-post.lua
+const ALL_SCENARIOS = ['upstream', 'reference', 'gateway-1', 'gateway-many', 'mtls-keepalive', 'plain-keepalive', 'handshakes-gateway', 'handshakes-nginx'];
 
 function envNum(name, dflt, min = 0) {
   const v = process.env[name];
@@ -58,12 +65,16 @@ const cfg = {
   idleWait: envNum('BENCH_IDLE_WAIT', 30, 0),
   profile: process.env.BENCH_PROFILE === '1',
   nproc: cpus().length,
-  scenarios: new Set((process.env.BENCH_SCENARIOS || 'upstream,reference,gateway-1,gateway-many').split(',').map((x) => x.trim())),
+  handshakeConnections: Math.floor(envNum('BENCH_HANDSHAKE_CONNECTIONS', 16, 1)),
+  scenarios: new Set((process.env.BENCH_SCENARIOS || ALL_SCENARIOS.join(',')).split(',').map((x) => x.trim())),
 };
 for (const sc of cfg.scenarios) {
-  if (!['upstream', 'reference', 'gateway-1', 'gateway-many'].includes(sc)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${sc} (upstream, reference, gateway-1, gateway-many)`);
+  if (!ALL_SCENARIOS.includes(sc)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${sc} (${ALL_SCENARIOS.join(', ')})`);
 }
 const wants = (name) => cfg.scenarios.has(name);
+const MTLS_SCENARIOS = ['mtls-keepalive', 'plain-keepalive', 'handshakes-gateway', 'handshakes-nginx'];
+const wantsMtls = MTLS_SCENARIOS.some(wants);
+const wantsGateway = ['gateway-1', 'gateway-many', 'mtls-keepalive', 'plain-keepalive', 'handshakes-gateway'].some(wants);
 if (cfg.tool !== 'wrk' && cfg.tool !== 'autocannon') throw new Error('BENCH_TOOL must be wrk or autocannon');
 
 function hasCommand(cmd) {
@@ -83,6 +94,8 @@ const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 const children = new Set();
 
 function track(child, name) {
+  // Ctrl-C while the run loop was about to start something: do not let it outlive the bench.
+  if (interrupted) child.kill('SIGKILL');
   child.benchName = name;
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -346,6 +359,21 @@ async function load(url, seconds) {
 }
 
 /**
+ * The mutual-TLS scenarios' load generator (bench/tls-load.mjs, its own process): `opts` as that file
+ * describes (mode, host, port, servername, certificate files…). `origin` is the data-plane origin the
+ * requests are counted against (for the gateway's access-log check).
+ */
+async function loadTls(opts, seconds, origin) {
+  const args = JSON.stringify({ path: CHAT_PATH, body: BODY, ...opts, duration: seconds });
+  const out = await runTool(process.execPath, [join(BENCH, 'tls-load.mjs'), args]);
+  const r = JSON.parse(out.trim().split('\n').pop());
+  if (origin) countCompleted(origin, r.completedTotal);
+  if (r.resumed > 0) throw new Error(`${r.resumed} of ${r.connections} connections resumed a TLS session: these are not full handshakes`);
+  if (r.requests === 0) throw new Error(`no request completed${r.firstError ? `: ${r.firstError}` : ''}`);
+  return r;
+}
+
+/**
  * Waits (up to BENCH_IDLE_WAIT seconds) until processes outside the bench use less than a quarter of
  * a core, so that a colleague's test run does not land in a measurement. Returns the last sample.
  */
@@ -423,11 +451,11 @@ function ourCpuSeconds() {
  * the measured process, the upstream, the load generator and everything else on the machine, and the
  * measured process's peak RSS (VmHWM) right after the run.
  */
-async function measureOnce(label, url, pid, round) {
+async function measureOnce(label, url, pid, round, loader = (seconds) => load(url, seconds), toolName = cfg.tool) {
   if (cfg.idleWait > 0) await waitIdle();
   if (cfg.warmup > 0) {
     log(`${label}: warm-up ${cfg.warmup} s`);
-    await load(url, cfg.warmup);
+    await loader(cfg.warmup);
   }
   log(`${label}: measuring ${cfg.duration} s${cfg.rounds > 1 ? ` (round ${round}/${cfg.rounds})` : ''}`);
   const c0 = cpuSeconds(pid);
@@ -436,7 +464,7 @@ async function measureOnce(label, url, pid, round) {
   const o0 = ourCpuSeconds();
   const sys0 = systemTicks();
   const t0 = performance.now();
-  const run = await load(url, cfg.duration);
+  const run = await loader(cfg.duration);
   run.round = round;
   const wall = (performance.now() - t0) / 1000;
   const sys1 = systemTicks();
@@ -458,12 +486,14 @@ async function measureOnce(label, url, pid, round) {
   }
   run.peakRssMb = peakRssMb(pid);
   run.rssAfterMb = currentRssMb(pid);
-  log(`${label}: ${fmtInt(run.rps)} req/s, p50 ${fmtMs(run.p50)}, p99 ${fmtMs(run.p99)}, peak RSS ${fmtMb(run.peakRssMb)}; CPU: measured ${fmtPct(run.cpuPct)} (${fmtUs(run.cpuUsPerReq)}/req), upstream ${fmtPct(run.upstreamCpuPct)}, ${cfg.tool} ${fmtPct(run.loadToolCpuPct)}, other processes ${fmtPct(run.otherCpuPct)}`);
+  log(`${label}: ${fmtInt(run.rps)} req/s, p50 ${fmtMs(run.p50)}, p99 ${fmtMs(run.p99)}, peak RSS ${fmtMb(run.peakRssMb)}; CPU: measured ${fmtPct(run.cpuPct)} (${fmtUs(run.cpuUsPerReq)}/req), upstream ${fmtPct(run.upstreamCpuPct)}, ${toolName} ${fmtPct(run.loadToolCpuPct)}, other processes ${fmtPct(run.otherCpuPct)}${run.errors || run.non2xx ? `; ${run.non2xx} non-2xx, ${run.errors} errors${run.firstError ? ` (${run.firstError})` : ''}` : ''}`);
   return run;
 }
 
 /** A run during which processes outside the bench used more than this much CPU (% of one core) is "noisy". */
 const NOISY_OTHER_CPU = 15;
+/** A server using at least this much of a core during a run is taken as CPU-bound (saturated). */
+const SATURATED_CPU = 85;
 
 /**
  * A scenario's reported figures: the median run by req/s (its latencies and CPU) among the runs that
@@ -478,7 +508,7 @@ function summarise(label, url, runs) {
   const median = sorted[Math.floor((sorted.length - 1) / 2)];
   const r = { scenario: label, url, ...median, peakRssMb: runs[0].peakRssMb, rssAfterMb: runs.at(-1).rssAfterMb, noisy: clean.length === 0 };
   if (runs.length > 1) {
-    r.runs = runs.map((x) => ({ round: x.round, rps: Math.round(x.rps), p50: x.p50, p99: x.p99, cpuPct: x.cpuPct === undefined ? undefined : Math.round(x.cpuPct), cpuUsPerReq: x.cpuUsPerReq === undefined ? undefined : Math.round(x.cpuUsPerReq), otherCpuPct: x.otherCpuPct === undefined ? undefined : Math.round(x.otherCpuPct) }));
+    r.runs = runs.map((x) => ({ round: x.round, rps: Math.round(x.rps), p50: x.p50, p99: x.p99, cpuPct: x.cpuPct === undefined ? undefined : Math.round(x.cpuPct), cpuUsPerReq: x.cpuUsPerReq === undefined ? undefined : Math.round(x.cpuUsPerReq), loadToolCpuPct: x.loadToolCpuPct === undefined ? undefined : Math.round(x.loadToolCpuPct), otherCpuPct: x.otherCpuPct === undefined ? undefined : Math.round(x.otherCpuPct) }));
     r.cleanRuns = clean.length;
   }
   return r;
@@ -561,9 +591,9 @@ async function startGateway() {
   return gw;
 }
 
-async function applyConfig(gw, doc) {
+async function applyConfig(gw, doc, tenant = 'default') {
   const t0 = performance.now();
-  const r = await call(`${gw.admin}/admin/v1/tenants/default/config`, {
+  const r = await call(`${gw.admin}/admin/v1/tenants/${tenant}/config`, {
     method: 'POST',
     headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' },
     body: JSON.stringify(doc),
@@ -571,6 +601,130 @@ async function applyConfig(gw, doc) {
   });
   if (r.status < 200 || r.status > 299) throw new Error(`config apply answered ${r.status}: ${r.text.slice(0, 500)}`);
   return performance.now() - t0;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Mutual TLS: the gateway's tenant domains and nginx (bench/mtls-setup.mjs builds the files).
+
+/**
+ * One request over a fresh TLS connection made like the load client's (server name, Host, optional
+ * client certificate): { status, text } or { error } when the connection is refused.
+ */
+async function tlsCall(port, servername, pki, withCert) {
+  const agent = new Agent({
+    connections: 1,
+    connect: { ca: pki.pem.serverCa, servername, ...(withCert ? { cert: pki.pem.clientCert, key: pki.pem.clientKey } : {}), maxCachedSessions: 0 },
+  });
+  try {
+    const res = await request(`https://127.0.0.1:${port}${CHAT_PATH}`, {
+      method: 'POST',
+      headers: { host: servername, 'content-type': 'application/json' },
+      body: BODY,
+      dispatcher: agent,
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    return { status: res.statusCode, text: await res.body.text() };
+  } catch (err) {
+    return { error: err.code ?? err.message };
+  } finally {
+    await agent.destroy().catch(() => {});
+  }
+}
+
+/**
+ * Configures the `bench` tenant (created when missing): the mTLS and the plain domain with the bench
+ * certificate, and the chat route on both hosts. Then checks what the scenarios rely on: with a client
+ * certificate the mTLS host answers the fake upstream's body; without one its handshake is refused;
+ * the plain host answers without a certificate.
+ */
+async function configureMtlsTenant(gw, pki, upstreamOrigin) {
+  const created = await call(`${gw.admin}/admin/v1/tenants`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: MTLS_TENANT }),
+  });
+  if (created.status !== 201 && created.status !== 409) throw new Error(`creating tenant ${MTLS_TENANT} answered ${created.status}: ${created.text.slice(0, 300)}`);
+  await applyConfig(gw, tenantDocument(pki, upstreamOrigin, CHAT_PATH), MTLS_TENANT);
+  const port = Number(new URL(gw.base).port);
+  const chat = (r) => r.status === 200 && r.text.includes('"chat.completion"');
+  // The snapshot is rebuilt after the commit: wait until the domains are served.
+  await until(`${MTLS_HOST} to be served`, 30_000, async () => chat(await tlsCall(port, MTLS_HOST, pki, true)));
+  countCompleted(gw.base, 1);
+  const plain = await tlsCall(port, PLAIN_HOST, pki, false);
+  if (!chat(plain)) throw new Error(`${PLAIN_HOST} without a client certificate: ${plain.error ?? `${plain.status} ${plain.text.slice(0, 200)}`}`);
+  countCompleted(gw.base, 1);
+  const refused = await tlsCall(port, MTLS_HOST, pki, false);
+  if (!refused.error) throw new Error(`${MTLS_HOST} without a client certificate answered ${refused.status}: the domain does not require client certificates`);
+  log(`gateway: tenant "${MTLS_TENANT}" configured: ${MTLS_HOST} (client certificate required; refused without one: ${refused.error}), ${PLAIN_HOST} (no client certificate)`);
+}
+
+/**
+ * The TLS policy nginx is given: the gateway's own constants from dist/ when built (the bench builds
+ * first), else the copies in bench/mtls-setup.mjs (with a warning if they ever differ).
+ */
+async function gatewayTlsPolicy() {
+  const local = { tls12: STRICT_TLS12_CIPHERS, tls13: TLS13_CIPHERSUITES, curves: STRICT_CURVES };
+  try {
+    const m = await import(join(ROOT, 'dist', 'listeners', 'tls-policy.js'));
+    const dist = { tls12: m.STRICT_TLS12_CIPHERS, tls13: m.TLS13_CIPHERSUITES, curves: m.STRICT_CURVES };
+    if (Object.values(dist).some((v) => typeof v !== 'string')) return local;
+    if (JSON.stringify(dist) !== JSON.stringify(local)) log('note: the gateway\'s TLS policy differs from bench/mtls-setup.mjs; nginx gets the gateway\'s');
+    return dist;
+  } catch {
+    return local;
+  }
+}
+
+/**
+ * Starts nginx (one process: `daemon off; master_process off`) from a configuration generated in
+ * `<dataDir>/nginx`, on a free 127.0.0.1 port, and waits until it answers a request made with the
+ * client certificate. Tracked like every child, so it is stopped on exit, error and Ctrl-C.
+ */
+async function startNginx(pki) {
+  const dir = join(dataDir, 'nginx');
+  mkdirSync(dir, { recursive: true });
+  const [port] = await freePorts(1);
+  const policy = await gatewayTlsPolicy();
+  const confFile = join(dir, 'nginx.conf');
+  writeFileSync(confFile, nginxConf({ dir, port, pki, policy }));
+  const errFile = join(dir, 'error.log');
+  const stderrFile = join(dir, 'stderr.log');
+  const errFd = openSync(stderrFile, 'w');
+  const child = track(spawn('nginx', ['-p', dir, '-e', errFile, '-c', confFile], { cwd: dir, stdio: ['ignore', 'ignore', errFd] }), 'nginx');
+  closeSync(errFd);
+  const tail = () => {
+    let t = '';
+    for (const f of [stderrFile, errFile]) {
+      try {
+        t += readFileSync(f, 'utf8').slice(-1000);
+      } catch {
+        /* not written */
+      }
+    }
+    return t.trim();
+  };
+  await until('nginx to answer', 15_000, async () => {
+    if (!alive(child)) throw Object.assign(new Error(`nginx exited (code ${child.exitCode}): ${tail()}`), { fatal: true });
+    const r = await tlsCall(port, MTLS_HOST, pki, true);
+    if (r.error) return false;
+    if (r.status !== 200) throw Object.assign(new Error(`nginx answered ${r.status}: ${r.text.slice(0, 200)}`), { fatal: true });
+    return true;
+  });
+  // nginx answers a handshake without a certificate with an HTTP 400 rather than refusing it.
+  const bare = await tlsCall(port, MTLS_HOST, pki, false);
+  if (!bare.error && bare.status === 200) throw new Error('nginx answered 200 without a client certificate: ssl_verify_client is not in effect');
+  log(`nginx ${tryExec('nginx -v 2>&1')?.replace(/^nginx version: /, '') ?? ''} on 127.0.0.1:${port} (config ${confFile}); without a client certificate: ${bare.error ?? bare.status}`);
+  return { child, port, dir, errFile };
+}
+
+/** Lines of nginx's error log at level error or worse. */
+function nginxErrors(errFile) {
+  try {
+    return readFileSync(errFile, 'utf8').split('\n').filter((l) => /\[(error|crit|alert|emerg)\]/.test(l));
+  } catch {
+    return [];
+  }
 }
 
 function llmService(upstream, extraRoutes = []) {
@@ -678,6 +832,7 @@ async function main() {
   const results = [];
   const failures = [];
   const extra = {};
+  let nginxInfo;
   const fail = (scenario, err) => {
     log(`${scenario}: ${err.message.split('\n')[0]}`);
     failures.push({ scenario, error: err.message });
@@ -692,7 +847,7 @@ async function main() {
   // proxy reuses, so both serve the same certificate (EC P-256).
   let gw;
   let gwError;
-  if (wants('gateway-1') || wants('gateway-many')) {
+  if (wantsGateway) {
     try {
       log('starting the gateway');
       gw = await startGateway();
@@ -740,6 +895,71 @@ async function main() {
     scenarios.gN.error = new Error('skipped: the gateway did not start');
   }
 
+  // Mutual TLS: certificates, the gateway's tenant domains, nginx.
+  const mtls = {
+    ka: { label: 'gateway mTLS required (keep-alive)', name: 'mtls-keepalive', runs: [] },
+    plain: { label: 'gateway no client cert (keep-alive)', name: 'plain-keepalive', runs: [] },
+    hsGw: { label: 'gateway mTLS handshakes (new conn/req)', name: 'handshakes-gateway', runs: [] },
+    hsNginx: { label: 'nginx mTLS handshakes (new conn/req)', name: 'handshakes-nginx', runs: [] },
+  };
+  for (const sc of Object.values(mtls)) {
+    sc.skip = !wants(sc.name);
+    sc.toolName = 'tls-load';
+  }
+  if (wantsMtls) {
+    let pki;
+    try {
+      pki = makePki(join(dataDir, 'pki'));
+      log(`certificates (openssl, EC P-256) in ${join(dataDir, 'pki')}: server ${MTLS_HOST}, ${PLAIN_HOST}; client CA and client certificate`);
+    } catch (err) {
+      for (const sc of Object.values(mtls)) sc.error = new Error(`openssl could not make the certificates: ${err.stderr?.toString().trim() || err.message}`);
+    }
+    const gwScenarios = [mtls.ka, mtls.plain, mtls.hsGw].filter((sc) => !sc.skip && !sc.error);
+    if (gwScenarios.length > 0) {
+      if (!gw) {
+        for (const sc of gwScenarios) sc.error = gwError ?? new Error('skipped: the gateway did not start');
+      } else {
+        try {
+          await configureMtlsTenant(gw, pki, upstreamOrigin);
+          const port = Number(new URL(gw.base).port);
+          const base = { host: '127.0.0.1', port, ca: pki.files.serverCa };
+          const withCert = { ...base, servername: MTLS_HOST, cert: pki.files.clientCert, key: pki.files.clientKey };
+          const ka = { mode: 'keepalive', connections: cfg.connections };
+          // The handshake client does not check the server's certificate (costly in Node; the checks
+          // above did, with the same certificate): see bench/tls-load.mjs, verifyServer.
+          const hs = { mode: 'handshake', connections: cfg.handshakeConnections, verifyServer: false };
+          mtls.ka.opts = { ...withCert, ...ka };
+          mtls.plain.opts = { ...base, servername: PLAIN_HOST, ...ka };
+          mtls.hsGw.opts = { ...withCert, ...hs };
+          for (const sc of gwScenarios) {
+            sc.url = `https://${sc.opts.servername}:${port}${CHAT_PATH}`;
+            sc.pid = gw.child.pid;
+            sc.origin = gw.base;
+          }
+        } catch (err) {
+          for (const sc of gwScenarios) sc.error = err;
+        }
+      }
+    }
+    if (!mtls.hsNginx.skip && !mtls.hsNginx.error) {
+      if (!hasCommand('nginx')) {
+        mtls.hsNginx.skip = true;
+        mtls.hsNginx.missing = true;
+        log('nginx is not installed: skipping handshakes-nginx and the gateway / nginx handshake comparison (Debian: apt-get install nginx-light)');
+      } else {
+        try {
+          const ngx = await startNginx(pki);
+          nginxInfo = { version: tryExec('nginx -v 2>&1')?.replace(/^nginx version: /, ''), errFile: ngx.errFile };
+          mtls.hsNginx.opts = { host: '127.0.0.1', port: ngx.port, ca: pki.files.serverCa, servername: MTLS_HOST, cert: pki.files.clientCert, key: pki.files.clientKey, mode: 'handshake', connections: cfg.handshakeConnections, verifyServer: false };
+          mtls.hsNginx.url = `https://${MTLS_HOST}:${ngx.port}${CHAT_PATH}`;
+          mtls.hsNginx.pid = ngx.child.pid;
+        } catch (err) {
+          mtls.hsNginx.error = err;
+        }
+      }
+    }
+  }
+
   const oneRoute = { services: [llmService(upstreamOrigin)] };
   const { doc: manyRoutes, lastPath } = largeConfig(upstreamOrigin, cfg.routes);
   const lastUrl = gw && `${gw.base}${lastPath}`;
@@ -747,10 +967,11 @@ async function main() {
   extra.largeApply = [];
 
   const run = async (key, round) => {
-    const sc = scenarios[key];
-    if (sc.error || sc.skip) return;
+    const sc = scenarios[key] ?? mtls[key];
+    if (sc.error || sc.skip || interrupted) return;
     try {
-      sc.runs.push(await measureOnce(sc.label, sc.url, sc.pid, round));
+      const loader = sc.opts ? (seconds) => loadTls(sc.opts, seconds, sc.origin) : undefined;
+      sc.runs.push(await measureOnce(sc.label, sc.url, sc.pid, round, loader, sc.toolName));
     } catch (err) {
       sc.error = err;
     }
@@ -775,6 +996,11 @@ async function main() {
       await run('g1', round);
     }
     if (scenarios.g1.error && !scenarios.g1.skip && !scenarios.gN.error) scenarios.gN.error = new Error('skipped: the 1-route scenario failed');
+    // 5–8. Mutual TLS (before the large config, so the gateway serves them with the 1-route default
+    // tenant next to the bench tenant). Each pair alternates its order from round to round.
+    const odd = round % 2 === 1;
+    for (const key of odd ? ['ka', 'plain'] : ['plain', 'ka']) await run(key, round);
+    for (const key of odd ? ['hsGw', 'hsNginx'] : ['hsNginx', 'hsGw']) await run(key, round);
     // 4. Gateway, many routes.
     if (!scenarios.gN.error && !scenarios.gN.skip) {
       try {
@@ -793,14 +1019,21 @@ async function main() {
     }
   }
 
-  for (const sc of Object.values(scenarios)) {
+  for (const sc of [...Object.values(scenarios), ...Object.values(mtls)]) {
     if (sc.skip) continue;
     if (sc.error) fail(sc.label, sc.error);
     else {
       const r = summarise(sc.label, sc.url, sc.runs);
-      if (sc.url.startsWith('https:')) r.tls = await tlsInfo(sc.url);
+      if (sc.opts) r.loadTool = { name: 'bench/tls-load.mjs', mode: sc.opts.mode, connections: sc.opts.connections, clientCertificate: Boolean(sc.opts.cert), verifiesServer: sc.opts.verifyServer !== false };
+      else if (sc.url.startsWith('https:')) r.tls = await tlsInfo(sc.url);
       results.push(r);
     }
+  }
+  if (nginxInfo) {
+    const errs = nginxErrors(nginxInfo.errFile);
+    nginxInfo.errorLines = errs.length;
+    if (errs.length > 0) nginxInfo.firstError = errs[0];
+    delete nginxInfo.errFile;
   }
 
   await dispatcher.close(); // our keep-alive connections would otherwise hold up the gateway's drain
@@ -821,6 +1054,10 @@ async function main() {
   const ref = by('reference proxy (HTTPS)');
   const g1 = by('gateway (HTTPS, 1 route)');
   const gN = by(`gateway (HTTPS, ${cfg.routes.toLocaleString('en-US')} routes)`);
+  const mKa = by(mtls.ka.label);
+  const mPlain = by(mtls.plain.label);
+  const hsGw = by(mtls.hsGw.label);
+  const hsNginx = by(mtls.hsNginx.label);
   // A ratio compares the two scenarios' reported figures (above). With several rounds, the ratio within
   // each round is listed too, as a measure of the spread.
   const paired = (a, b, value) => {
@@ -831,26 +1068,54 @@ async function main() {
       const v = y && value(x, y);
       if (v !== undefined && Number.isFinite(v)) rounds.push({ round: x.round, value: v, clean: (x.otherCpuPct ?? 0) <= NOISY_OTHER_CPU && (y.otherCpuPct ?? 0) <= NOISY_OTHER_CPU });
     }
-    return { value: value(a, b), rounds };
+    // With 3 rounds or more, also the median of the within-round ratios (clean rounds; all when none
+    // is): each round measures both scenarios minutes apart at most, so this is less exposed than
+    // the ratio of two separately chosen medians to the machine's speed drifting during the run.
+    const pool = rounds.filter((x) => x.clean).length > 0 ? rounds.filter((x) => x.clean) : rounds;
+    const sorted = pool.map((x) => x.value).sort((x, y) => x - y);
+    const roundsMedian = rounds.length >= 3 ? (sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2) : undefined;
+    return { value: value(a, b), rounds, ...(roundsMedian === undefined ? {} : { roundsMedian }) };
   };
   const ratio = (name, a, b, target) => {
-    const { value, rounds } = paired(a, b, (x, y) => x.rps / y.rps);
-    return { name, value, target, met: value === undefined ? undefined : value >= target, rounds };
+    const { value, rounds, roundsMedian } = paired(a, b, (x, y) => x.rps / y.rps);
+    return { name, value, target, met: value === undefined ? undefined : value >= target, rounds, roundsMedian };
   };
   const ratios = [];
   if (wants('gateway-1') && wants('reference')) ratios.push(ratio('gateway / reference proxy (req/s)', g1, ref, 0.8));
   if (wants('gateway-many') && wants('gateway-1')) ratios.push(ratio(`${cfg.routes.toLocaleString('en-US')} routes / 1 route (req/s)`, gN, g1, 0.95));
+  if (wants('mtls-keepalive') && wants('plain-keepalive')) ratios.push(ratio('gateway keep-alive, mTLS / no client cert (req/s)', mKa, mPlain, 0.9));
+  if (wants('handshakes-gateway') && wants('handshakes-nginx')) {
+    const r = ratio('gateway / nginx, mTLS full handshakes (per s)', hsGw, hsNginx, 0.6);
+    if (mtls.hsNginx.missing) r.skipped = 'nginx is not installed (apt-get install nginx-light)';
+    // Handshakes/s only compare capacity when both servers were CPU-bound; otherwise say so, with
+    // the ratio of CPU per handshake (what each server would do with a core to itself).
+    // With three rounds or more, the median of the within-round values decides (see paired()).
+    if (hsGw && hsNginx && (hsGw.cpuPct < SATURATED_CPU || hsNginx.cpuPct < SATURATED_CPU)) {
+      const cpu = paired(hsGw, hsNginx, (x, y) => (x.cpuUsPerReq && y.cpuUsPerReq ? y.cpuUsPerReq / x.cpuUsPerReq : undefined));
+      const capacity = cpu.roundsMedian ?? cpu.value;
+      r.capacityByCpu = capacity;
+      r.caveat = `${hsNginx.cpuPct < SATURATED_CPU ? 'nginx' : 'the gateway'} was not CPU-bound (${fmtPct(hsNginx.cpuPct < SATURATED_CPU ? hsNginx.cpuPct : hsGw.cpuPct)} of a core): by CPU per handshake the gateway reaches ${capacity.toFixed(2)}× nginx${cpu.roundsMedian === undefined ? '' : ' (median of the rounds)'} — ${capacity >= 0.6 ? 'met' : 'NOT MET'} on that measure`;
+    }
+    ratios.push(r);
+  }
   // The same comparisons in CPU time per request (inverted, so that higher is better here too):
   // informational; it does not depend on how much CPU the process got.
   const cpuRatio = (name, a, b) => ({ name, ...paired(a, b, (x, y) => (x.cpuUsPerReq && y.cpuUsPerReq ? y.cpuUsPerReq / x.cpuUsPerReq : undefined)) });
-  const cpuRatios = [cpuRatio('reference CPU/req ÷ gateway CPU/req', g1, ref), cpuRatio(`1-route CPU/req ÷ ${cfg.routes.toLocaleString('en-US')}-route CPU/req`, gN, g1)];
-  const perRound = (r) => (r.rounds.length > 1 ? ` [rounds: ${r.rounds.map((x) => `${x.value.toFixed(2)}${x.clean ? '' : '*'}`).join(', ')}]` : '');
+  const cpuRatios = [
+    cpuRatio('reference CPU/req ÷ gateway CPU/req', g1, ref),
+    cpuRatio(`1-route CPU/req ÷ ${cfg.routes.toLocaleString('en-US')}-route CPU/req`, gN, g1),
+    cpuRatio('no-client-cert CPU/req ÷ mTLS CPU/req (keep-alive)', mKa, mPlain),
+    cpuRatio('nginx CPU/handshake ÷ gateway CPU/handshake', hsGw, hsNginx),
+  ];
+  const perRound = (r) =>
+    r.rounds.length > 1 ? ` [rounds: ${r.rounds.map((x) => `${x.value.toFixed(2)}${x.clean ? '' : '*'}`).join(', ')}${r.roundsMedian === undefined ? '' : `; median of ${r.rounds.some((x) => x.clean) ? 'clean ' : ''}rounds ${r.roundsMedian.toFixed(2)}`}]` : '';
 
   process.stdout.write(`\n${table(results)}\n\n`);
   for (const r of ratios) {
     const v = r.value === undefined ? 'n/a' : `${r.value.toFixed(2)}×`;
-    const status = r.met === undefined ? 'not measured' : r.met ? 'met' : 'NOT MET';
+    const status = r.met === undefined ? `not measured${r.skipped ? `: ${r.skipped}` : ''}` : r.met ? 'met' : 'NOT MET';
     process.stdout.write(`${r.name}: ${v} (target ≥ ${r.target}×) — ${status}${perRound(r)}\n`);
+    if (r.caveat) process.stdout.write(`  but: ${r.caveat}\n`);
   }
   for (const r of cpuRatios) {
     if (r.value !== undefined) process.stdout.write(`${r.name}: ${r.value.toFixed(2)}× (informational)${perRound(r)}\n`);
@@ -874,6 +1139,17 @@ async function main() {
   if (noisy.length > 0) {
     process.stdout.write(`WARNING: the machine was not idle during ${noisy.map((r) => r.scenario).join(', ')} (other processes used more than ${NOISY_OTHER_CPU}% of a core in every run): those figures are noisy; re-run when the machine is idle${cfg.rounds < 3 ? ', or with BENCH_ROUNDS=3' : ''}\n`);
   }
+  // The handshake scenarios: a server that did not use a whole core was not what limited the rate (the
+  // load client, which costs about as much CPU per handshake as a server, or the machine was).
+  for (const r of [hsGw, hsNginx]) {
+    if (r && r.cpuPct !== undefined && r.cpuPct < SATURATED_CPU) {
+      process.stdout.write(`NOTE: "${r.scenario}": the server used ${fmtPct(r.cpuPct)} of a core (load client ${fmtPct(r.loadToolCpuPct)}): it was not saturated, so its rate is a floor set by the client and the machine, not its capacity; CPU per handshake compares capacity\n`);
+    }
+  }
+  if (hsGw || hsNginx) {
+    process.stdout.write(`handshakes: TLS ${[hsGw, hsNginx].filter(Boolean).map((r) => `${r.scenario.split(' ')[0]} ${r.tls ?? 'n/a'}, ${(r.ticketsPerConnection ?? 0).toFixed(1)} session tickets sent per connection`).join('; ')}; ${cfg.handshakeConnections} concurrent connections; the gateway's requests go to the fake upstream, nginx answers itself\n`);
+  }
+  if (nginxInfo?.errorLines > 0) process.stdout.write(`WARNING: nginx logged ${nginxInfo.errorLines} errors; first: ${nginxInfo.firstError}\n`);
   const failing = results.filter((r) => !r.error && (r.non2xx > 0 || r.errors > 0));
   if (failing.length > 0) {
     process.stdout.write(`WARNING: non-2xx responses or socket errors in: ${failing.map((r) => r.scenario).join(', ')}; their req/s are not comparable\n`);
@@ -882,7 +1158,7 @@ async function main() {
 
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });
-  const json = { date: new Date().toISOString(), machine: info, config: { ...cfg, body: BODY, path: CHAT_PATH }, scenarios: results, ratios, cpuRatios, gateway: extra, failures };
+  const json = { date: new Date().toISOString(), machine: info, config: { ...cfg, scenarios: [...cfg.scenarios], body: BODY, path: CHAT_PATH }, scenarios: results, ratios, cpuRatios, gateway: extra, ...(nginxInfo ? { nginx: nginxInfo } : {}), failures };
   writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
   process.stdout.write(`results: ${join('bench', 'results', 'latest.json')}\n`);
   if (cfg.keep) process.stdout.write(`kept: ${dataDir}\n`);
