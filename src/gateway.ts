@@ -34,6 +34,18 @@ import { openStore } from './storage/open-store.js';
 import type { Store } from './storage/store.js';
 import { PoolRegistry } from './upstreams/pool-registry.js';
 import { VERSION } from './version.js';
+import { auditLinker } from './audit/audit-chain.js';
+import { AuditTrail } from './audit/audit-trail.js';
+import type { AccessRuntime } from './auth/access-runtime.js';
+import { AccessService } from './auth/access-service.js';
+import { CredentialHasher } from './auth/credential-secrets.js';
+import { AuthFailureLimiter } from './auth/failure-limiter.js';
+import { JwksRegistry } from './auth/jwt/jwks-registry.js';
+import { OAuthKeyring } from './auth/oauth-keyring.js';
+import { OAuthEndpoints } from './auth/oauth-token-endpoint.js';
+import { subscriptionNotifier } from './auth/subscription-webhook.js';
+import { UsageRecorder } from './auth/usage-recorder.js';
+import { instanceKey } from './secrets/instance-secret.js';
 
 export interface GatewayOptions {
   readonly settings: Settings;
@@ -85,6 +97,7 @@ export class Gateway {
   private store: Store | undefined;
   private snapshotManager: SnapshotManager | undefined;
   private readonly edge: TlsEdge;
+  private auditTrail: AuditTrail | undefined;
   readonly metrics: GatewayMetrics;
 
   constructor(private readonly opts: GatewayOptions) {
@@ -98,13 +111,21 @@ export class Gateway {
       current: () => this.snapshotManager?.current?.tls,
       logger: this.logger,
       listener: 'https',
-      onRejection: (reason) => this.metrics.tlsRejections.inc({ listener: 'https', reason }),
+      onRejection: (reason) => {
+        this.metrics.tlsRejections.inc({ listener: 'https', reason });
+        this.auditTrail?.security(`tls:${reason}`, { action: 'security.certificate_rejected', tenant: null, sourceIp: null, details: { listener: 'https', reason } });
+      },
     });
   }
 
   /** The snapshot manager, once started (tests use it to wait for reloads). */
   get snapshots(): SnapshotManager | undefined {
     return this.snapshotManager;
+  }
+
+  /** The audit trail, once started. */
+  get audit(): AuditTrail | undefined {
+    return this.auditTrail;
   }
 
   /** Bound listeners by name ('https', 'http', 'admin'). */
@@ -149,6 +170,11 @@ export class Gateway {
     }
     const auth = new AdminAuth({ store, envTokenHash: envToken ? hashAdminToken(envToken) : undefined });
 
+    const audit = new AuditTrail({ store, link: auditLinker(await instanceKey(store, secrets, 'audit-chain-key')), logger });
+    this.auditTrail = audit;
+    this.cleanups.push(() => audit.stop());
+    const access = await this.accessRuntime(store, secrets, audit);
+
     const plugins = new PluginRegistry(builtinPlugins());
     const globalInstances: OrderedInstance[] = [];
     if (settings.accessLog.enabled) {
@@ -178,14 +204,22 @@ export class Gateway {
       plugins,
       logger,
       pollIntervalMs: settings.configPollInterval,
-      deps: { pools, secrets, globalInstances, tls: tlsBuild, proxy: { maxBodyBytes: settings.limits.maxBodySize, isTrustedPeer: trustedPeers(settings.trustedProxies) } },
+      deps: { pools, secrets, globalInstances, tls: tlsBuild, access, proxy: { maxBodyBytes: settings.limits.maxBodySize, isTrustedPeer: trustedPeers(settings.trustedProxies) } },
     });
     this.snapshotManager = snapshots;
     this.cleanups.push(() => snapshots.stop());
     await snapshots.start();
 
-    const configService = new ConfigService({ store, plugins, secrets, onCommitted: () => snapshots.reload() });
-    const handler = createRequestHandler({ snapshots, logger, isDraining: () => this.draining });
+    const configService = new ConfigService({ store, plugins, secrets, audit: audit.link, onCommitted: () => snapshots.reload() });
+    const accessService = new AccessService({
+      store,
+      hasher: access.hasher,
+      audit: audit.link,
+      onCommitted: () => snapshots.reload(),
+      onSubscriptionRequested: subscriptionNotifier(secrets, logger),
+    });
+    const oauthEndpoints = new OAuthEndpoints(access, { tokenTtlSeconds: Math.round(settings.auth.tokenTtl / 1000) });
+    const handler = createRequestHandler({ snapshots, logger, isDraining: () => this.draining, internal: (ctx, snap) => oauthEndpoints.handle(ctx, snap) });
     const onDrainStart = () => {
       this.draining = true;
     };
@@ -232,7 +266,7 @@ export class Gateway {
           certPem: tls.certPem,
           keyPem: tls.keyPem,
           limits: DEFAULT_ADMIN_LIMITS,
-          handler: createAdminHandler({ logger, configService, store, snapshots, auth, version: VERSION, metrics: () => this.metrics.render() }, { isDraining: () => this.draining }),
+          handler: createAdminHandler({ logger, configService, accessService, audit, store, snapshots, auth, version: VERSION, metrics: () => this.metrics.render() }, { isDraining: () => this.draining }),
           logger,
           onDrainStart,
           tls: settings.admin.tls,
@@ -252,6 +286,31 @@ export class Gateway {
       generatedAdminToken,
       storage: store.backend,
     };
+  }
+
+  /** Gateway-lifetime authentication machinery: key hashing, token keys, JWKS caches, failure limits, last-used recording. */
+  private async accessRuntime(store: Store, secrets: SecretBox, audit: AuditTrail): Promise<AccessRuntime> {
+    const { settings } = this.opts;
+    const logger = this.logger;
+    const hasher = new CredentialHasher(await instanceKey(store, secrets, 'credential-hmac-key'));
+    const oauth = new OAuthKeyring(store, secrets);
+    const jwks = new JwksRegistry();
+    const usage = new UsageRecorder(store, logger, settings.auth.lastUsedFlushInterval);
+    this.cleanups.push(() => jwks.close(), () => oauth.close(), () => usage.stop());
+    const { perSource, perTenant, window } = settings.auth.failures;
+    const failures = new AuthFailureLimiter({
+      limits: { perSource, perTenant, windowMs: window },
+      onLimit: (scope, key, count) => {
+        logger.warn({ scope, key: scope === 'source' ? key : undefined, tenant: scope === 'tenant' ? key : undefined, count }, 'authentication failure limit reached');
+        audit.security(`auth-failures:${scope}:${key}`, {
+          action: 'security.auth_failures',
+          tenant: scope === 'tenant' ? key : null,
+          sourceIp: scope === 'source' ? key : null,
+          details: { scope, failures: count, windowMs: window },
+        });
+      },
+    });
+    return { hasher, oauth, jwks, failures, usage, audit, logger, onFailure: (method, reason) => this.metrics.authFailures.inc({ method, reason }) };
   }
 
   /** Refused client-certificate handshakes on the data plane, by reason. */

@@ -57,10 +57,19 @@ describe('AdminAuth', () => {
     await rejects401(auth.authenticate(`Bearer ${'x'.repeat(5000)}`));
   });
 
-  it('authorizes platform admins only (for now)', async () => {
-    auth.authorize(await auth.authenticate(`Bearer ${good}`), { action: 'write', tenant: 'default' });
+  it('authorizes by role permissions', async () => {
+    auth.authorize(await auth.authenticate(`Bearer ${good}`), { permission: 'config.write', tenant: 'default' });
     const v = await auth.authenticate(`Bearer ${viewer}`);
-    assert.throws(() => auth.authorize(v, { action: 'read' }), (err: unknown) => err instanceof GatewayError && err.status === 403);
+    auth.authorize(v, { permission: 'config.read' });
+    assert.throws(() => auth.authorize(v, { permission: 'config.write' }), (err: unknown) => err instanceof GatewayError && err.status === 403);
+  });
+
+  it('hides other tenants from tenant-scoped tokens (404, as for unknown tenants)', () => {
+    const p = { id: 'x', name: 'team', role: 'tenant-admin' as const, tenant: 'acme' };
+    auth.authorize(p, { permission: 'config.write', tenant: 'acme' });
+    auth.authorize(p, { permission: 'tokens.manage' });
+    assert.throws(() => auth.authorize(p, { permission: 'config.read', tenant: 'globex' }), (err: unknown) => err instanceof GatewayError && err.status === 404);
+    assert.throws(() => auth.authorize(p, { permission: 'tenants.write' }), (err: unknown) => err instanceof GatewayError && err.status === 403);
   });
 
   it('refuses a malformed env token hash', () => {

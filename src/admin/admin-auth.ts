@@ -6,12 +6,14 @@
  * compared in constant time with the hash of the token given by PORTCULLIS_ADMIN_TOKEN, if any.
  * Every failure is the same generic 401, whatever went wrong.
  *
- * Authorisation lives in {@link AdminAuth.authorize} only, so tenant-scoped roles can grow there.
+ * Authorisation (role permissions, tenant limits) lives in {@link AdminAuth.authorize} only; the
+ * storage view a tenant-scoped principal gets (tenant-bound-store.ts) enforces the tenant limit again.
  */
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { gatewayError } from '../core/errors.js';
 import type { AdminRole, Store } from '../storage/store.js';
+import { ROLE_PERMISSIONS, type Permission } from './roles.js';
 
 /** Prefix of generated admin tokens (makes them recognisable to secret scanners). */
 export const ADMIN_TOKEN_PREFIX = 'pca_';
@@ -42,7 +44,7 @@ export interface AdminPrincipal {
 
 /** What a request wants to do. */
 export interface AdminPermission {
-  readonly action: 'read' | 'write';
+  readonly permission: Permission;
   /** The tenant concerned, when the request is about one. */
   readonly tenant?: string | undefined;
 }
@@ -93,12 +95,16 @@ export class AdminAuth {
   }
 
   /**
-   * Throws FORBIDDEN unless `principal` may do `permission`. For now only platform admins may use the
-   * admin API; tenant-scoped roles will be decided here.
+   * Throws unless `principal` may do `wanted`: NOT_FOUND when it names a tenant the principal is not
+   * limited to (other tenants do not exist for it, exactly like unknown ones), FORBIDDEN when the
+   * role lacks the permission.
    */
-  authorize(principal: AdminPrincipal, permission: AdminPermission): void {
-    void permission;
-    if (principal.role === 'platform-admin') return;
-    throw gatewayError('FORBIDDEN', 'This token may not use the admin API');
+  authorize(principal: AdminPrincipal, wanted: AdminPermission): void {
+    if (principal.tenant !== null && wanted.tenant !== undefined && wanted.tenant !== principal.tenant) {
+      throw gatewayError('NOT_FOUND', `Tenant "${wanted.tenant}" not found`);
+    }
+    if (!ROLE_PERMISSIONS[principal.role]?.has(wanted.permission)) {
+      throw gatewayError('FORBIDDEN', `The ${principal.role} role does not have the ${wanted.permission} permission`);
+    }
   }
 }

@@ -11,6 +11,9 @@ import { gatewayError } from '../core/errors.js';
 import { TenantSpecSchema } from '../model/tenant.js';
 import { CONFIG_KINDS, type ConfigKind, type Store } from '../storage/store.js';
 import type { AdminPermission, AdminPrincipal } from './admin-auth.js';
+import type { AccessService } from '../auth/access-service.js';
+import type { Permission } from './roles.js';
+import { IdParamSchema } from './access-schemas.js';
 import {
   ApplyResultSchema,
   CursorQuerySchema,
@@ -42,7 +45,7 @@ export interface ParamSpec {
 }
 
 /** Schemas of path parameters, by name (every `{param}` of a template must be here). */
-export const PATH_PARAMS: Readonly<Record<string, z.ZodType>> = { tenant: TenantParamSchema, name: NameParamSchema };
+export const PATH_PARAMS: Readonly<Record<string, z.ZodType>> = { tenant: TenantParamSchema, name: NameParamSchema, id: IdParamSchema };
 
 export interface AdminRequest {
   /** Path parameters, validated with {@link PATH_PARAMS}. */
@@ -53,6 +56,14 @@ export interface AdminRequest {
   /** The parsed JSON body, for routes that declare one. */
   readonly body: unknown;
   readonly principal: AdminPrincipal | undefined;
+  /** The config service acting for the principal (audited as such, through its tenant-bound store view). */
+  readonly config: ConfigService;
+  /** Credentials and subscriptions, acting for the principal. */
+  readonly access: AccessService;
+  /** The store as the principal may see it. */
+  readonly store: Store;
+  /** The client's address, for the audit trail. */
+  readonly sourceIp: string | null;
 }
 
 export interface AdminResponse {
@@ -85,7 +96,6 @@ export interface AdminRoute {
 }
 
 export interface AdminRoutesDeps {
-  readonly configService: ConfigService;
   readonly store: Pick<Store, 'ping'>;
   readonly snapshots: { readonly revision: number; readonly current: unknown };
   /** The OpenAPI document (built from the final route table, hence lazily). */
@@ -105,11 +115,38 @@ const AUTH_ERRORS = [401, 403] as const;
 const READ_ERRORS = [400, ...AUTH_ERRORS, 404, 503] as const;
 const BODY_ERRORS = [400, ...AUTH_ERRORS, 404, 409, 413, 415, 503] as const;
 
-const KIND_PLURAL: Record<ConfigKind, string> = { certificate: 'certificates', domain: 'domains', service: 'services', route: 'routes' };
-const KIND_TITLE: Record<ConfigKind, string> = { certificate: 'Certificate', domain: 'Domain', service: 'Service', route: 'Route' };
+const KIND_PLURAL: Record<ConfigKind, string> = {
+  certificate: 'certificates',
+  domain: 'domains',
+  service: 'services',
+  route: 'routes',
+  application: 'applications',
+  'jwt-issuer': 'jwt-issuers',
+};
+const KIND_TITLE: Record<ConfigKind, string> = {
+  certificate: 'Certificate',
+  domain: 'Domain',
+  service: 'Service',
+  route: 'Route',
+  application: 'Application',
+  'jwt-issuer': 'JwtIssuer',
+};
+const DELETE_SUMMARY: Partial<Record<ConfigKind, string>> = {
+  service: 'Delete a service (refused while routes use it)',
+  application: "Delete an application, with its credentials and subscriptions",
+  certificate: 'Delete a certificate (refused while domains use it)',
+};
 
-const read = (p: Readonly<Record<string, string>>): AdminPermission => ({ action: 'read', tenant: p.tenant });
-const write = (p: Readonly<Record<string, string>>): AdminPermission => ({ action: 'write', tenant: p.tenant });
+/** A permission on the tenant named by the `{tenant}` path parameter. */
+export const onTenant =
+  (permission: Permission) =>
+  (p: Readonly<Record<string, string>>): AdminPermission => ({ permission, tenant: p.tenant });
+/** A permission not tied to one tenant (tenant-scoped principals see only their tenant's part). */
+export const anyTenant =
+  (permission: Permission) =>
+  (): AdminPermission => ({ permission });
+const read = onTenant('config.read');
+const writeKind = (kind: ConfigKind) => onTenant(kind === 'application' ? 'applications.write' : 'config.write');
 
 function etag(version: number): string {
   return `"${version}"`;
@@ -119,8 +156,8 @@ function tenantUrl(tenant: string): string {
   return `${API_PREFIX}/tenants/${encodeURIComponent(tenant)}`;
 }
 
-function objectRoutes(deps: AdminRoutesDeps, kind: ConfigKind): AdminRoute[] {
-  const svc = deps.configService;
+function objectRoutes(kind: ConfigKind): AdminRoute[] {
+  const write = writeKind(kind);
   const plural = KIND_PLURAL[kind];
   const title = KIND_TITLE[kind];
   const collection = `${API_PREFIX}/tenants/{tenant}/${plural}`;
@@ -139,7 +176,7 @@ function objectRoutes(deps: AdminRoutesDeps, kind: ConfigKind): AdminRoute[] {
       success: { status: 200, description: `A page of ${plural}`, body: { name: `${title}Page`, schema: pageSchema(objectSchema(kind)) } },
       errors: READ_ERRORS,
       async handle(req) {
-        const page = await svc.list(req.params.tenant!, kind, { limit: req.query.limit as number, cursor: req.query.cursor as string | undefined });
+        const page = await req.config.list(req.params.tenant!, kind, { limit: req.query.limit as number, cursor: req.query.cursor as string | undefined });
         return { status: 200, body: page };
       },
     },
@@ -154,7 +191,7 @@ function objectRoutes(deps: AdminRoutesDeps, kind: ConfigKind): AdminRoute[] {
       success: { status: 201, description: `The created ${kind}`, body: objectBody, headers: ['Location', 'ETag'] },
       errors: BODY_ERRORS,
       async handle(req) {
-        const view = await svc.create(req.params.tenant!, kind, req.body);
+        const view = await req.config.create(req.params.tenant!, kind, req.body);
         return { status: 201, body: view, headers: { location: location(req.params.tenant!, view.name), etag: etag(view.version) } };
       },
     },
@@ -168,7 +205,7 @@ function objectRoutes(deps: AdminRoutesDeps, kind: ConfigKind): AdminRoute[] {
       success: { status: 200, description: `The ${kind}`, body: objectBody, headers: ['ETag'] },
       errors: READ_ERRORS,
       async handle(req) {
-        const view = await svc.get(req.params.tenant!, kind, req.params.name!);
+        const view = await req.config.get(req.params.tenant!, kind, req.params.name!);
         return { status: 200, body: view, headers: { etag: etag(view.version) } };
       },
     },
@@ -186,7 +223,7 @@ function objectRoutes(deps: AdminRoutesDeps, kind: ConfigKind): AdminRoute[] {
       async handle(req) {
         const ifMatch = req.headers['if-match'];
         const expectedVersion = parseIfMatch(Array.isArray(ifMatch) ? ifMatch[0] : ifMatch);
-        const view = await svc.replace(req.params.tenant!, kind, req.params.name!, req.body, { expectedVersion });
+        const view = await req.config.replace(req.params.tenant!, kind, req.params.name!, req.body, { expectedVersion });
         return { status: 200, body: view, headers: { etag: etag(view.version) } };
       },
     },
@@ -194,13 +231,13 @@ function objectRoutes(deps: AdminRoutesDeps, kind: ConfigKind): AdminRoute[] {
       method: 'DELETE',
       path: item,
       operationId: `delete${title}`,
-      summary: kind === 'service' ? 'Delete a service (refused while routes use it)' : 'Delete a route',
+      summary: DELETE_SUMMARY[kind] ?? `Delete a ${kind}`,
       tag: `${title}s`,
       permission: write,
       success: { status: 204, description: 'Deleted' },
       errors: [...READ_ERRORS, 409],
       async handle(req) {
-        await svc.delete(req.params.tenant!, kind, req.params.name!);
+        await req.config.delete(req.params.tenant!, kind, req.params.name!);
         return { status: 204 };
       },
     },
@@ -209,7 +246,6 @@ function objectRoutes(deps: AdminRoutesDeps, kind: ConfigKind): AdminRoute[] {
 
 /** Every admin endpoint. */
 export function adminRoutes(deps: AdminRoutesDeps): AdminRoute[] {
-  const svc = deps.configService;
   const tenantBody: NamedSchema = { name: 'Tenant', schema: TenantSchema };
   return [
     {
@@ -252,7 +288,7 @@ export function adminRoutes(deps: AdminRoutesDeps): AdminRoute[] {
             operationId: 'metrics',
             summary: 'Prometheus metrics (text exposition format); needs an admin token',
             tag: 'Health',
-            permission: (): AdminPermission => ({ action: 'read', tenant: undefined }),
+            permission: anyTenant('metrics.read'),
             success: { status: 200, description: 'Metrics', contentType: 'text/plain; version=0.0.4' },
             errors: AUTH_ERRORS,
             async handle() {
@@ -280,12 +316,12 @@ export function adminRoutes(deps: AdminRoutesDeps): AdminRoute[] {
       operationId: 'listTenants',
       summary: 'List tenants (by name, paginated)',
       tag: 'Tenants',
-      permission: () => ({ action: 'read' }),
+      permission: anyTenant('tenants.read'),
       query: PAGE_QUERY,
       success: { status: 200, description: 'A page of tenants', body: { name: 'TenantPage', schema: pageSchema(TenantSchema) } },
       errors: [400, ...AUTH_ERRORS, 503],
       async handle(req) {
-        return { status: 200, body: await svc.listTenants({ limit: req.query.limit as number, cursor: req.query.cursor as string | undefined }) };
+        return { status: 200, body: await req.config.listTenants({ limit: req.query.limit as number, cursor: req.query.cursor as string | undefined }) };
       },
     },
     {
@@ -294,12 +330,12 @@ export function adminRoutes(deps: AdminRoutesDeps): AdminRoute[] {
       operationId: 'createTenant',
       summary: 'Create a tenant',
       tag: 'Tenants',
-      permission: () => ({ action: 'write' }),
+      permission: anyTenant('tenants.write'),
       body: { name: 'TenantInput', schema: TenantSpecSchema },
       success: { status: 201, description: 'The created tenant', body: tenantBody, headers: ['Location'] },
       errors: [400, ...AUTH_ERRORS, 409, 413, 415, 503],
       async handle(req) {
-        const t = await svc.createTenant(req.body);
+        const t = await req.config.createTenant(req.body);
         return { status: 201, body: t, headers: { location: tenantUrl(t.name) } };
       },
     },
@@ -309,11 +345,11 @@ export function adminRoutes(deps: AdminRoutesDeps): AdminRoute[] {
       operationId: 'getTenant',
       summary: 'Get a tenant',
       tag: 'Tenants',
-      permission: read,
+      permission: onTenant('tenants.read'),
       success: { status: 200, description: 'The tenant', body: tenantBody },
       errors: READ_ERRORS,
       async handle(req) {
-        return { status: 200, body: await svc.getTenant(req.params.tenant!) };
+        return { status: 200, body: await req.config.getTenant(req.params.tenant!) };
       },
     },
     {
@@ -322,15 +358,15 @@ export function adminRoutes(deps: AdminRoutesDeps): AdminRoute[] {
       operationId: 'deleteTenant',
       summary: 'Delete a tenant (refused while it owns objects, and for "default")',
       tag: 'Tenants',
-      permission: write,
+      permission: onTenant('tenants.write'),
       success: { status: 204, description: 'Deleted' },
       errors: [...READ_ERRORS, 409],
       async handle(req) {
-        await svc.deleteTenant(req.params.tenant!);
+        await req.config.deleteTenant(req.params.tenant!);
         return { status: 204 };
       },
     },
-    ...CONFIG_KINDS.flatMap((kind) => objectRoutes(deps, kind)),
+    ...CONFIG_KINDS.flatMap((kind) => objectRoutes(kind)),
     {
       method: 'GET',
       path: `${API_PREFIX}/tenants/{tenant}/config`,
@@ -341,7 +377,7 @@ export function adminRoutes(deps: AdminRoutesDeps): AdminRoute[] {
       success: { status: 200, description: 'The document; applying it back changes nothing', body: { name: 'ConfigDocument', schema: ConfigDocumentSchema } },
       errors: READ_ERRORS,
       async handle(req) {
-        return { status: 200, body: await svc.exportDocument(req.params.tenant!) };
+        return { status: 200, body: await req.config.exportDocument(req.params.tenant!) };
       },
     },
     {
@@ -350,13 +386,13 @@ export function adminRoutes(deps: AdminRoutesDeps): AdminRoute[] {
       operationId: 'applyConfig',
       summary: "Make the tenant's services and routes exactly what the document says (one transaction; creates the tenant if missing)",
       tag: 'Declarative',
-      permission: write,
+      permission: onTenant('config.write'),
       query: [{ name: 'dryRun', schema: DryRunQuerySchema }],
       body: { name: 'ConfigDocumentInput', schema: ConfigDocumentSchema },
       success: { status: 200, description: 'The changes (applied unless dryRun)', body: { name: 'ApplyResult', schema: ApplyResultSchema } },
       errors: [400, ...AUTH_ERRORS, 409, 413, 415, 503],
       async handle(req) {
-        return { status: 200, body: await svc.applyDocument(req.params.tenant!, req.body, { dryRun: req.query.dryRun as boolean }) };
+        return { status: 200, body: await req.config.applyDocument(req.params.tenant!, req.body, { dryRun: req.query.dryRun as boolean }) };
       },
     },
   ];

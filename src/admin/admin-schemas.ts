@@ -99,7 +99,10 @@ export function objectSchema(kind: ConfigKind) {
 
 /** The PUT body: the spec, whose `name` may be omitted (it comes from the URL). */
 export function replaceBodySchema(kind: ConfigKind) {
-  return kind === 'service' ? SPEC_SCHEMAS.service.partial({ name: true }) : SPEC_SCHEMAS.route.partial({ name: true });
+  const schema = SPEC_SCHEMAS[kind];
+  // Schemas with object-level refinements cannot be made partial: document the full spec (the
+  // handler still fills `name` from the URL).
+  return schema instanceof z.ZodObject && !schema.def.checks?.length ? (schema as z.ZodObject<{ name: z.ZodString }>).partial({ name: true }) : schema;
 }
 
 export function pageSchema<T extends z.ZodType>(item: T) {

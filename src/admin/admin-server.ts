@@ -8,6 +8,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ConfigService } from '../config/config-service.js';
+import type { AccessService } from '../auth/access-service.js';
+import type { AuditTrail } from '../audit/audit-trail.js';
+import type { AuditContext } from '../audit/audit-context.js';
+import { tenantBoundStore } from '../storage/tenant-bound-store.js';
+import { accessRoutes } from './access-routes.js';
 import { Errors, GatewayError, gatewayError, toGatewayError } from '../core/errors.js';
 import { createHttpsListener } from '../listeners/https-listener.js';
 import type { Listener } from '../listeners/listener.js';
@@ -47,6 +52,9 @@ export interface AdminListenerDeps {
   readonly keyPem: string;
   readonly logger: Logger;
   readonly configService: ConfigService;
+  readonly accessService: AccessService;
+  /** The audit trail (chain key, security events); absent in some unit tests. */
+  readonly audit?: AuditTrail | undefined;
   readonly store: Store;
   readonly snapshots: SnapshotStatus;
   readonly auth: AdminAuth;
@@ -70,20 +78,26 @@ function parseTarget(target: string | undefined): { pathname: string; query: URL
   return q < 0 ? { pathname: target, query: new URLSearchParams() } : { pathname: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) };
 }
 
+function clientIp(req: IncomingMessage): string | null {
+  const a = req.socket.remoteAddress;
+  if (!a) return null;
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
 /** The admin API request handler (exposed for tests and for embedding in another server). */
 export function createAdminHandler(
-  deps: Pick<AdminListenerDeps, 'logger' | 'configService' | 'store' | 'snapshots' | 'auth' | 'version' | 'metrics'>,
+  deps: Pick<AdminListenerDeps, 'logger' | 'configService' | 'accessService' | 'audit' | 'store' | 'snapshots' | 'auth' | 'version' | 'metrics'>,
   opts: { isDraining?: () => boolean } = {},
 ): AdminHandler {
   const { logger, auth } = deps;
   const isDraining = opts.isDraining ?? (() => false);
   let doc: OpenApiDocument | undefined;
-  const openapi = () => (doc ??= buildOpenApiDocument(routes, { version: deps.version }));
-  const routes = adminRoutes({ configService: deps.configService, store: deps.store, snapshots: deps.snapshots, openapi, metrics: deps.metrics });
+  const openapi = (): OpenApiDocument => (doc ??= buildOpenApiDocument(routes, { version: deps.version }));
+  const routes: AdminRoute[] = [...adminRoutes({ store: deps.store, snapshots: deps.snapshots, openapi, metrics: deps.metrics }), ...accessRoutes({ audit: deps.audit })];
   const router = new AdminRouter(routes);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -124,7 +138,24 @@ export function createAdminHandler(
       const query: Record<string, unknown> = {};
       for (const q of route.query ?? []) query[q.name] = parseParam(q.schema, target.query.get(q.name) ?? undefined, q.name);
       const body = route.body ? await readJsonBody(req) : undefined;
-      const result = await route.handle({ params, query, headers: req.headers, body, principal });
+      const sourceIp = clientIp(req);
+      const context: AuditContext = {
+        actor: principal ? { id: principal.id, name: principal.name, role: principal.role, tenant: principal.tenant } : { id: 'anonymous', name: 'anonymous', role: null, tenant: null },
+        sourceIp,
+      };
+      // A tenant-scoped principal only ever holds a store view limited to its tenant.
+      const store = principal?.tenant ? tenantBoundStore(deps.store, principal.tenant) : deps.store;
+      const result = await route.handle({
+        params,
+        query,
+        headers: req.headers,
+        body,
+        principal,
+        store,
+        sourceIp,
+        config: deps.configService.as(context, store),
+        access: deps.accessService.as(context, store),
+      });
       const headers = { ...common, ...result.headers };
       if (result.text) sendText(res, result.status, result.text.contentType, result.text.body, headers);
       else if (result.body === undefined) sendEmpty(res, result.status, headers);

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import type { ConfigService } from '../config/config-service.js';
+import type { AccessService } from '../auth/access-service.js';
 import type { Store } from '../storage/store.js';
 import { AdminAuth } from './admin-auth.js';
 import { createAdminHandler } from './admin-server.js';
@@ -11,6 +12,7 @@ describe('OpenAPI document', () => {
   const handler = createAdminHandler({
     logger: pino({ level: 'silent' }),
     configService: {} as ConfigService,
+    accessService: {} as AccessService,
     store,
     snapshots: { revision: 1, error: undefined, current: {} },
     auth: new AdminAuth({ store }),

@@ -1,3 +1,5 @@
+import { AccessService } from '../auth/access-service.js';
+import { CredentialHasher } from '../auth/credential-secrets.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -75,6 +77,7 @@ describe('CLI: admin client, apply and export', () => {
       keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'),
       logger: pino({ level: 'silent' }),
       configService,
+      accessService: new AccessService({ store, hasher: new CredentialHasher(randomBytes(32)), onCommitted: async () => undefined }),
       store,
       snapshots: { revision: 0, error: undefined, current: {} },
       auth: new AdminAuth({ store }),

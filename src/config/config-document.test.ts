@@ -39,6 +39,8 @@ describe('config document', () => {
     const rebuilt = buildDocument('default', {
       certificate: [],
       domain: [],
+      application: [],
+      'jwt-issuer': [],
       service: objects.service.map((s) => s.spec as ServiceSpec),
       route: routes.map((r) => r.spec),
     });

@@ -26,6 +26,8 @@ import { DomainSpecSchema, type DomainSpec } from '../model/domain.js';
 import { RouteSpecSchema, type RouteSpec } from '../model/route.js';
 import type { ConfigKind } from '../storage/store.js';
 import { ServiceSpecSchema, type ServiceSpec } from '../model/service.js';
+import { ApplicationSpecSchema, type ApplicationSpec } from '../model/application.js';
+import { JwtIssuerSpecSchema, type JwtIssuerSpec } from '../auth/jwt/jwt-issuer-spec.js';
 
 /** A route inside a document: a route spec without `service` (implied by the enclosing service). */
 export const DocumentRouteSchema = RouteSpecSchema.omit({ service: true });
@@ -36,10 +38,16 @@ export const DocumentServiceSchema = ServiceSpecSchema.extend({
 });
 
 function checkUniqueNames(
-  doc: { certificates: Array<{ name: string }>; domains: Array<{ name: string }>; services: Array<{ name: string; routes: Array<{ name: string }> }> },
+  doc: {
+    certificates: Array<{ name: string }>;
+    domains: Array<{ name: string }>;
+    services: Array<{ name: string; routes: Array<{ name: string }> }>;
+    applications: Array<{ name: string }>;
+    jwtIssuers: Array<{ name: string }>;
+  },
   ctx: z.RefinementCtx,
 ): void {
-  for (const list of ['certificates', 'domains'] as const) {
+  for (const list of ['certificates', 'domains', 'applications', 'jwtIssuers'] as const) {
     const seen = new Map<string, number>();
     doc[list].forEach((o, i) => {
       const at = seen.get(o.name);
@@ -68,6 +76,8 @@ export const ConfigDocumentSchema = z
     certificates: z.array(CertificateSpecSchema).max(10_000).default([]).describe('Server certificates (keys are secrets)'),
     domains: z.array(DomainSpecSchema).max(10_000).default([]).describe('Host names served over TLS, their certificate and client-certificate policy'),
     services: z.array(DocumentServiceSchema).max(10_000).default([]),
+    jwtIssuers: z.array(JwtIssuerSpecSchema).max(1000).default([]).describe('Trusted JWT issuers (identity providers)'),
+    applications: z.array(ApplicationSpecSchema).max(100_000).default([]).describe('Applications (consumers) and their certificate and JWT identities; credentials are managed through the admin API'),
   })
   .strict()
   .superRefine(checkUniqueNames);
@@ -99,6 +109,8 @@ export function documentObjects(doc: ConfigDocument): Record<ConfigKind, PlacedS
     domain: doc.domains.map((spec, i) => ({ spec, path: ['domains', i] })),
     service: services,
     route: routes,
+    application: doc.applications.map((spec, i) => ({ spec, path: ['applications', i] })),
+    'jwt-issuer': doc.jwtIssuers.map((spec, i) => ({ spec, path: ['jwtIssuers', i] })),
   };
 }
 
@@ -108,6 +120,8 @@ export interface DocumentSpecs {
   domain: DomainSpec[];
   service: ServiceSpec[];
   route: RouteSpec[];
+  application: ApplicationSpec[];
+  'jwt-issuer': JwtIssuerSpec[];
 }
 
 /**
@@ -129,5 +143,7 @@ export function buildDocument(tenant: string, specs: DocumentSpecs): ConfigDocum
     certificates: [...specs.certificate].sort(byName),
     domains: [...specs.domain].sort(byName),
     services: [...specs.service].sort(byName).map((svc) => ({ ...svc, routes: grouped.get(svc.name) ?? [] })),
+    jwtIssuers: [...specs['jwt-issuer']].sort(byName),
+    applications: [...specs.application].sort(byName),
   };
 }

@@ -19,12 +19,17 @@ import { DomainSpecSchema } from '../model/domain.js';
 import { RouteSpecSchema } from '../model/route.js';
 import { ServiceSpecSchema } from '../model/service.js';
 import { TenantSpecSchema } from '../model/tenant.js';
+import { ApplicationSpecSchema } from '../model/application.js';
+import { JwtIssuerSpecSchema } from '../auth/jwt/jwt-issuer-spec.js';
 import type { PluginRegistry } from '../pipeline/plugin.js';
 import { planSnapshot } from '../snapshot/plan.js';
-import { CONFIG_KINDS, type ConfigDump, type ConfigKind, type ConfigRecord, type StoreTx, type Store, type TenantRecord, type TenantScopeReader } from '../storage/store.js';
+import { auditEntry, SYSTEM_CONTEXT, type AuditContext, type AuditFacts } from '../audit/audit-context.js';
+import type { AuditLinker } from '../storage/store.js';
+import { CONFIG_KINDS, type ConfigDump, type ConfigKind, type ConfigRecord, type StoreTx, type Store, type TenantRecord, type TenantScope, type TenantScopeReader } from '../storage/store.js';
 import { diffKind, jsonEqual, type ConfigChange } from './config-diff.js';
 import { buildDocument, ConfigDocumentSchema, documentObjects, type ConfigDocument, type PlacedSpec } from './config-document.js';
 import { encodeCursor, pageRequest, type PageParams, type PageResult } from './pagination.js';
+import { joinPath, parseInput, validationError } from './input-validation.js';
 import { isRecord, redactSecrets, sealSecrets, type SecretSealer } from './secret-sealing.js';
 
 export type { PageParams, PageResult } from './pagination.js';
@@ -32,6 +37,8 @@ export type { SecretSealer } from './secret-sealing.js';
 
 export interface ConfigServiceDeps {
   store: Store;
+  /** Links audit entries into the chain; without it (unit tests) writes are not audited. */
+  audit?: AuditLinker | undefined;
   plugins: PluginRegistry;
   secrets: SecretSealer;
   /** Called after every committed change (the gateway reloads its snapshot). Errors are ignored: the change is committed. */
@@ -44,6 +51,8 @@ export const SPEC_SCHEMAS = {
   domain: DomainSpecSchema,
   service: ServiceSpecSchema,
   route: RouteSpecSchema,
+  application: ApplicationSpecSchema,
+  'jwt-issuer': JwtIssuerSpecSchema,
 } as const satisfies Record<ConfigKind, z.ZodType>;
 
 export type SpecOf<K extends ConfigKind> = z.output<(typeof SPEC_SCHEMAS)[K]>;
@@ -76,31 +85,6 @@ export interface ApplyResult {
 
 /** Thrown inside the transaction to roll back a dry run. */
 class DryRunRollback extends Error {}
-
-// ---------------------------------------------------------------------------------------------
-// Validation helpers
-
-type PathSegment = string | number;
-
-function joinPath(path: readonly PropertyKey[]): string {
-  return path.map(String).join('.');
-}
-
-function validationError(what: string, details: ErrorDetail[]): GatewayError {
-  const first = details[0];
-  const summary = first ? `: ${first.path ? `${first.path}: ` : ''}${first.message}` : '';
-  return gatewayError('VALIDATION', `Invalid ${what}${summary}`, details);
-}
-
-/** Parses `input` with `schema`; throws VALIDATION whose details carry field paths (prefixed by `prefix`). */
-function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string, prefix: readonly PathSegment[] = []): z.output<S> {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  throw validationError(
-    what,
-    r.error.issues.map((i) => ({ path: joinPath([...prefix, ...i.path]), message: i.message })),
-  );
-}
 
 // ---------------------------------------------------------------------------------------------
 // Plan errors: the planner names objects `services.<tenant>/<name>…`; callers want paths relative to
@@ -144,7 +128,15 @@ function notFound(kind: ConfigKind, name: string, tenant: string): GatewayError 
 }
 
 export class ConfigService {
-  constructor(private readonly deps: ConfigServiceDeps) {}
+  constructor(
+    private readonly deps: ConfigServiceDeps,
+    private readonly context: AuditContext = SYSTEM_CONTEXT,
+  ) {}
+
+  /** This service acting for `context` (audited as such), through `store` (a tenant-bound view for tenant-scoped principals). */
+  as(context: AuditContext, store: Store = this.deps.store): ConfigService {
+    return new ConfigService({ ...this.deps, store }, context);
+  }
 
   // --- tenants ---------------------------------------------------------------------------------
 
@@ -165,14 +157,22 @@ export class ConfigService {
 
   async createTenant(input: unknown): Promise<TenantView> {
     const spec = parseInput(TenantSpecSchema, input, 'tenant');
-    const rec = await this.deps.store.transaction((tx) => tx.tenants.create(spec.name, spec.displayName ?? null));
+    const rec = await this.deps.store.transaction(async (tx) => {
+      const created = await tx.tenants.create(spec.name, spec.displayName ?? null);
+      await this.audit(tx, [{ tenant: spec.name, action: 'tenant.create', object: { kind: 'tenant', name: spec.name }, after: spec }]);
+      return created;
+    });
     await this.notify();
     return tenantView(rec);
   }
 
   /** Throws NOT_FOUND when absent, CONFLICT while the tenant owns objects (and always for "default"). */
   async deleteTenant(name: string): Promise<void> {
-    const deleted = await this.deps.store.transaction((tx) => tx.tenants.delete(name));
+    const deleted = await this.deps.store.transaction(async (tx) => {
+      const done = await tx.tenants.delete(name);
+      if (done) await this.audit(tx, [{ tenant: name, action: 'tenant.delete', object: { kind: 'tenant', name } }]);
+      return done;
+    });
     if (!deleted) throw gatewayError('NOT_FOUND', `Tenant "${name}" not found`);
     await this.notify();
   }
@@ -203,6 +203,7 @@ export class ConfigService {
       const stored = this.sealOne(kind, tenant, spec, undefined);
       const created = await scope.create(kind, spec.name, stored);
       await this.validateCandidate(tx, [{ from: objectPrefix(kind, tenant, spec.name), to: '' }]);
+      await this.audit(tx, [{ tenant, action: `${kind}.create`, object: { kind, name: spec.name }, after: redactSecrets(kind, stored) }]);
       return created;
     });
     await this.notify();
@@ -237,6 +238,7 @@ export class ConfigService {
       if (jsonEqual(stored, existing.spec)) return { rec: existing, changed: false };
       const updated = await scope.update(kind, name, stored, existing.version);
       await this.validateCandidate(tx, [{ from: objectPrefix(kind, tenant, name), to: '' }]);
+      await this.audit(tx, [{ tenant, action: `${kind}.update`, object: { kind, name }, before: redactSecrets(kind, existing.spec), after: redactSecrets(kind, stored) }]);
       return { rec: updated, changed: true };
     });
     if (changed) await this.notify();
@@ -247,7 +249,8 @@ export class ConfigService {
   async delete(tenant: string, kind: ConfigKind, name: string): Promise<void> {
     await this.deps.store.transaction(async (tx) => {
       const scope = await tx.tenant(tenant);
-      if (!(await scope.get(kind, name))) throw notFound(kind, name, tenant);
+      const existing = await scope.get(kind, name);
+      if (!existing) throw notFound(kind, name, tenant);
       if (kind === 'service') {
         const users = (await scope.listAll('route')).filter((r) => r.spec.service === name);
         if (users.length > 0) {
@@ -259,8 +262,9 @@ export class ConfigService {
           );
         }
       }
-      await scope.delete(kind, name);
+      await removeObject(scope, kind, name);
       await this.validateCandidate(tx, []);
+      await this.audit(tx, [{ tenant, action: `${kind}.delete`, object: { kind, name }, before: redactSecrets(kind, existing.spec) }]);
     });
     await this.notify();
   }
@@ -323,7 +327,7 @@ export class ConfigService {
           const kind = c.kind as ConfigKind;
           if (c.action === 'create') await scope.create(kind, c.name, wanted[kind].get(c.name)!);
           else if (c.action === 'update') await scope.update(kind, c.name, wanted[kind].get(c.name)!, current[kind].get(c.name)!.version);
-          else await scope.delete(kind, c.name);
+          else await removeObject(scope, kind, c.name);
         }
         if (kindChanges.length > 0) {
           const rewrites: PathRewrite[] = CONFIG_KINDS.flatMap((kind) =>
@@ -332,6 +336,23 @@ export class ConfigService {
           await this.validateCandidate(tx, rewrites);
         }
         if (opts.dryRun) throw new DryRunRollback();
+        await this.audit(
+          tx,
+          changes.map((c) => {
+            const kind = c.kind as ConfigKind;
+            if (c.kind === 'tenant') return { tenant, action: 'tenant.create', object: { kind: 'tenant', name: c.name } };
+            const before = current[kind].get(c.name)?.spec;
+            const after = wanted[kind].get(c.name);
+            return {
+              tenant,
+              action: `${kind}.${c.action}`,
+              object: { kind, name: c.name },
+              before: before && c.action !== 'create' ? redactSecrets(kind, before) : null,
+              after: after && c.action !== 'delete' ? redactSecrets(kind, after) : null,
+              details: { via: 'apply' },
+            };
+          }),
+        );
       });
     } catch (err) {
       if (!(err instanceof DryRunRollback)) throw err;
@@ -363,12 +384,21 @@ export class ConfigService {
    * and plans it. Throws (rolling the transaction back) when the result would not load.
    */
   private async validateCandidate(tx: StoreTx, rewrites: readonly PathRewrite[]): Promise<void> {
-    const dump = await candidateDump(tx);
+    const dump = await candidateDump(tx.planning);
     try {
       planSnapshot(dump, this.deps.plugins);
     } catch (err) {
       throw remapPlanError(err, rewrites);
     }
+  }
+
+  /** Appends audit entries for this service's actor inside `tx`. */
+  private async audit(tx: StoreTx, facts: readonly AuditFacts[]): Promise<void> {
+    if (!this.deps.audit || facts.length === 0) return;
+    await tx.audit(
+      facts.map((f) => auditEntry(this.context, f)),
+      this.deps.audit,
+    );
   }
 
   private async notify(): Promise<void> {
@@ -380,13 +410,22 @@ export class ConfigService {
   }
 }
 
+/** Deletes an object and what only it owns (an application's credentials and subscriptions). */
+async function removeObject(scope: TenantScope, kind: ConfigKind, name: string): Promise<void> {
+  if (kind === 'application') {
+    await scope.credentials.deleteForApplication(name);
+    await scope.subscriptions.deleteForApplication(name);
+  }
+  await scope.delete(kind, name);
+}
+
 /** Every tenant and object as the transaction sees them. (`store.loadAll()` cannot run inside a transaction.) */
-async function candidateDump(tx: StoreTx): Promise<ConfigDump> {
+async function candidateDump(tx: StoreTx['planning']): Promise<ConfigDump> {
   const tenants = await tx.tenants.list();
   const objects: ConfigRecord[] = [];
   for (const t of tenants) {
     const scope: TenantScopeReader = await tx.tenant(t.name);
     for (const kind of CONFIG_KINDS) objects.push(...(await scope.listAll(kind)));
   }
-  return { revision: -1, tenants, objects };
+  return { revision: -1, tenants, objects, credentials: [], subscriptions: [] };
 }

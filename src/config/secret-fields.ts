@@ -21,8 +21,11 @@ export const SECRET_PATHS: Readonly<Record<ConfigKind, readonly (readonly string
   service: [
     ['upstream', 'secretHeaders', '*'],
     ['upstream', 'tls', 'clientKey'],
+    ['access', 'notify', 'secret'],
   ],
   route: [],
+  application: [],
+  'jwt-issuer': [],
 };
 
 /** A check that needs a secret's clear value and its (non-secret) siblings; returns a problem message or undefined. */

@@ -123,6 +123,22 @@ export const SettingsSchema = z
       })
       .strict()
       .default({ enabled: true, path: 'stdout' }),
+    auth: z
+      .object({
+        failures: z
+          .object({
+            perSource: z.number().int().min(1).default(20).describe('Failed authentications from one client address per window before it gets 429'),
+            perTenant: z.number().int().min(1).default(1000).describe("Failed authentications against one tenant's services per window before failures answer 429"),
+            window: DurationSchema.default(60_000),
+          })
+          .strict()
+          .default({ perSource: 20, perTenant: 1000, window: 60_000 }),
+        tokenTtl: DurationSchema.default(900_000).describe('Lifetime of access tokens issued by the OAuth2 token endpoint (default 15m, at most 24h)'),
+        lastUsedFlushInterval: DurationSchema.default(10_000).describe('How often credential last-used times are written'),
+      })
+      .strict()
+      .refine((a) => a.tokenTtl >= 60_000 && a.tokenTtl <= 86_400_000, { message: 'tokenTtl must be between 1m and 24h', path: ['tokenTtl'] })
+      .default({ failures: { perSource: 20, perTenant: 1000, window: 60_000 }, tokenTtl: 900_000, lastUsedFlushInterval: 10_000 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     shutdownTimeout: DurationSchema.default(30_000).describe('How long in-flight requests may drain on SIGTERM'),
     configPollInterval: DurationSchema.default(1000).describe('How often to look for config changes made by other nodes'),

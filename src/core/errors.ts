@@ -37,6 +37,11 @@ export const Errors = Object.freeze({
   UPSTREAM_ERROR: def('UPSTREAM_ERROR', 502, 'upstream_error', 'Upstream failed to answer'),
   UPSTREAM_TLS_ERROR: def('UPSTREAM_TLS_ERROR', 502, 'upstream_tls_error', 'TLS to the upstream failed'),
   UPSTREAM_TIMEOUT: def('UPSTREAM_TIMEOUT', 504, 'upstream_timeout', 'Upstream did not answer in time'),
+  // Data plane: access (authentication, authorisation). Messages never say which part of a credential failed.
+  AUTH_REQUIRED: def('AUTH_REQUIRED', 401, 'unauthenticated', 'Valid credentials are required'),
+  ACCESS_DENIED: def('ACCESS_DENIED', 403, 'forbidden', 'The caller may not use this service'),
+  SUBSCRIPTION_PENDING: def('SUBSCRIPTION_PENDING', 403, 'subscription_pending', "The application's subscription to this service awaits approval"),
+  TOO_MANY_AUTH_FAILURES: def('TOO_MANY_AUTH_FAILURES', 429, 'too_many_auth_failures', 'Too many failed authentication attempts; try again later'),
   // Lifecycle.
   SHUTTING_DOWN: def('SHUTTING_DOWN', 503, 'service_unavailable', 'Gateway is shutting down'),
   NOT_READY: def('NOT_READY', 503, 'not_ready', 'Gateway is not ready'),

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { SEALED_PREFIX } from '../secrets/secret-box.js';
 import { certificateBundleProblem, clientKeyProblem, spkiPinProblem } from '../tls/upstream/upstream-tls-checks.js';
+import { ServiceAccessSchema } from './access.js';
 import { DurationSchema, NameSchema, PluginConfigMapSchema } from './common.js';
 
 /** Marks a string field as a secret: encrypted at rest, redacted on read. */
@@ -147,6 +148,7 @@ export const ServiceSpecSchema = z
   .object({
     name: NameSchema,
     upstream: UpstreamSpecSchema,
+    access: ServiceAccessSchema.optional().describe('Who may call the service (authentication, subscriptions, sharing). Absent: the service is public'),
     plugins: PluginConfigMapSchema.default({}),
   })
   .strict();

@@ -19,6 +19,8 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   /** Client-certificate handshakes refused before HTTP, by listener and reason. */
   readonly tlsRejections: Counter<'listener' | 'reason'>;
+  /** Refused authentications on the data plane, by method tried and internal reason. */
+  readonly authFailures: Counter<'method' | 'reason'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -26,6 +28,12 @@ export class GatewayMetrics {
       name: 'portcullis_tls_client_rejections_total',
       help: 'TLS connections refused by the client-certificate policy (or an unknown server name), by reason',
       labelNames: ['listener', 'reason'],
+      registers,
+    });
+    this.authFailures = new Counter({
+      name: 'portcullis_auth_failures_total',
+      help: 'Refused authentications (401/429) on the data plane, by method tried and reason',
+      labelNames: ['method', 'reason'],
       registers,
     });
     new Gauge({ name: 'portcullis_config_revision', help: 'Config revision served by the data plane', registers, collect() { this.set(sources.revision()); } });

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { toGatewayError, type GatewayError } from '../core/errors.js';
 import { connectionSocketOf } from '../listeners/connection-socket.js';
+import type { Caller } from '../auth/caller.js';
 import type { ClientCertificate } from '../tls/client-certificate.js';
 import { connectionTls, type ConnectionTls } from '../tls/tls-edge.js';
 import type { CompiledRoute, HookChain } from './compiled-route.js';
@@ -48,7 +49,9 @@ export class RequestContext {
   onClientClose: (() => void) | undefined = undefined;
   /** The hooks whose `log` phase runs for this request: the route's chain, or the global one before routing. */
   logChain: HookChain | undefined = undefined;
-    /** Set once a response (success or error) has been started by any phase. */
+  /** The authenticated caller, once the authenticate phase identified one. */
+  caller: Caller | undefined = undefined;
+  /** Set once a response (success or error) has been started by any phase. */
   responded = false;
   /** The error that ended the request, when one did. */
   error: GatewayError | undefined = undefined;

@@ -14,7 +14,14 @@ export interface RequestHandlerDeps {
   readonly logger: Logger;
   /** True while shutting down: responses then carry `Connection: close`. */
   readonly isDraining: () => boolean;
+  /**
+   * The gateway's own endpoints under `/_portcullis/` (OAuth2 token and keys), tried before routing;
+   * returns true when it answered.
+   */
+  readonly internal?: ((ctx: RequestContext, snapshot: Snapshot) => boolean) | undefined;
 }
+
+const INTERNAL_PREFIX = '/_portcullis/';
 
 const kContext = Symbol('portcullis.context');
 
@@ -114,6 +121,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
       ctx.fail(gatewayError('MISDIRECTED_REQUEST', `Host "${ctx.host}" does not match the TLS server name of this connection`));
       return;
     }
+    if (deps.internal !== undefined && path.startsWith(INTERNAL_PREFIX) && deps.internal(ctx, snapshot)) return;
     const method = req.method ?? 'GET';
     const hit = snapshot.router.match(method, ctx.host, path);
     if (!hit) {

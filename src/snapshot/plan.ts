@@ -16,6 +16,7 @@ import { ServiceSpecSchema, type ServiceSpec } from '../model/service.js';
 import { RouteConflictError } from '../router/router.js';
 import { TrieRouter } from '../router/trie-router.js';
 import type { ConfigDump, ConfigRecord } from '../storage/store.js';
+import { planIdentities, type PlannedIdentities } from './plan-identities.js';
 
 export interface PlannedPlugin {
   readonly name: string;
@@ -53,6 +54,9 @@ export interface SnapshotPlan {
   readonly domains: readonly PlannedDomain[];
   readonly services: readonly PlannedService[];
   readonly routes: readonly PlannedRoute[];
+  readonly identities: PlannedIdentities;
+  /** Every tenant's name. */
+  readonly tenants: readonly string[];
 }
 
 /** `tenant/name`, the global key of a tenant-owned object. */
@@ -123,6 +127,7 @@ export function planSnapshot(input: ConfigDump, registry: PluginRegistry): Snaps
     routes.push({ tenant: rec.tenant, spec, service, plugins: [...merged].map(([name, config]) => ({ name, config })) });
   }
   const { certificates, domains } = planDomains(dump, details);
+  const identities = planIdentities(dump, details);
   if (details.length > 0) throw gatewayError('VALIDATION', 'Configuration is invalid', details);
   try {
     new TrieRouter(routes.map(routeDefinition));
@@ -135,7 +140,7 @@ export function planSnapshot(input: ConfigDump, registry: PluginRegistry): Snaps
     }
     throw err;
   }
-  return { revision: dump.revision, certificates, domains, services: [...services.values()], routes };
+  return { revision: dump.revision, certificates, domains, services: [...services.values()], routes, identities, tenants: dump.tenants.map((t) => t.name) };
 }
 
 /** A host pattern as a concrete name, for certificate checks ("*.a.test" → "probe.a.test"). */

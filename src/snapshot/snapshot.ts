@@ -18,6 +18,11 @@ import { objectKey, routeDefinition, type PlannedService, type SnapshotPlan } fr
 import type { ServiceSpec } from '../model/service.js';
 import { openSecrets } from '../config/secret-sealing.js';
 import { buildTlsSnapshot, type TlsBuildOptions, type TlsDomainInput, type TlsSnapshot } from '../tls/tls-snapshot.js';
+import { createAccessGuard } from '../auth/access-guard.js';
+import type { AccessRuntime, AccessSnapshot } from '../auth/access-runtime.js';
+import { IdentityIndex } from '../auth/identity-index.js';
+import { JwtAuthenticator } from '../auth/jwt/jwt-authenticator.js';
+import { gatewayError } from '../core/errors.js';
 
 export interface RouteEntry extends CompiledRoute {
   readonly cluster: Cluster;
@@ -31,6 +36,10 @@ export interface Snapshot {
   /** Hooks of global plugins, for requests that match no route (they are also in every route's chain). */
   readonly globalChain: HookChain;
   readonly proxy: ProxySettings;
+  /** Who is who (credentials, identities, subscriptions); undefined when the gateway runs without access runtime. */
+  readonly access: AccessSnapshot | undefined;
+  /** Names of every tenant. */
+  readonly tenants: ReadonlySet<string>;
   /** Releases pools and closes plugin instances. Requests already running keep working. Idempotent. */
   retire(): void;
 }
@@ -49,7 +58,19 @@ export interface MaterializeDeps {
   /** Instances of gateway-wide plugins (access log…), created once per gateway. */
   readonly globalInstances: readonly OrderedInstance[];
   readonly tls?: TlsBuildOptions | undefined;
+  /** Authentication machinery; without it, services with an `access` block refuse every call. */
+  readonly access?: AccessRuntime | undefined;
 }
+
+/** Priority of the access guard among a route's plugins: before every other authenticate/authorize hook. */
+const ACCESS_GUARD_PRIORITY = 50;
+
+/** Stands in for the access guard when the gateway has no access runtime: fails closed. */
+const DENY_ALL: PluginInstance = Object.freeze({
+  authenticate() {
+    throw gatewayError('AUTH_REQUIRED');
+  },
+});
 
 function poolSettings(url: URL, svc: PlannedService, tls: UpstreamTlsSettings): PoolSettings {
   const u = svc.spec.upstream;
@@ -134,9 +155,20 @@ export function materializeSnapshot(plan: SnapshotPlan, deps: MaterializeDeps): 
   try {
     const clusters = new Map<PlannedService, Cluster>();
     for (const svc of plan.services) clusters.set(svc, buildCluster(svc, deps, acquired));
+    const access: AccessSnapshot | undefined = deps.access
+      ? { index: new IdentityIndex(plan.identities), jwt: new JwtAuthenticator(plan.identities.jwtIssuers, { jwks: deps.access.jwks, now: deps.access.now }) }
+      : undefined;
+    const guards = new Map<PlannedService, PluginInstance>();
+    for (const svc of plan.services) {
+      const rules = svc.spec.access;
+      if (!rules) continue;
+      guards.set(svc, access && deps.access ? createAccessGuard({ tenant: svc.tenant, name: svc.spec.name, access: rules }, access, deps.access) : DENY_ALL);
+    }
     const entries = plan.routes.map((route) => {
       const cluster = clusters.get(route.service)!;
       const ordered: OrderedInstance[] = [...deps.globalInstances];
+      const guard = guards.get(route.service);
+      if (guard) ordered.push({ name: 'access', priority: ACCESS_GUARD_PRIORITY, instance: guard });
       for (const p of route.plugins) {
         const plugin = deps.plugins.get(p.name)!;
         const instance = plugin.create(p.config, { logger: deps.logger.child({ plugin: p.name, route: route.spec.name }), tenant: route.tenant });
@@ -158,7 +190,8 @@ export function materializeSnapshot(plan: SnapshotPlan, deps: MaterializeDeps): 
     const router = new TrieRouter<RouteEntry>(entries.map(({ route, entry }) => routeDefinition(route, entry)));
     const globalChain = buildHookChain(deps.globalInstances, () => Promise.resolve());
     const tls = deps.tls ? buildTlsSnapshot(tlsInputs(plan, deps.secrets), deps.tls.fallback, deps.tls.cache, deps.tls.policy) : undefined;
-    return { revision: plan.revision, tls, router, globalChain, proxy: deps.proxy, retire };
+    const tenants = new Set(plan.tenants);
+    return { revision: plan.revision, tls, router, globalChain, proxy: deps.proxy, access, tenants, retire };
   } catch (err) {
     retire();
     throw err;

@@ -11,8 +11,8 @@
  */
 
 /** Kinds of tenant-owned configuration objects. Later features add kinds without schema changes. */
-export type ConfigKind = 'certificate' | 'domain' | 'service' | 'route';
-export const CONFIG_KINDS: readonly ConfigKind[] = ['certificate', 'domain', 'service', 'route'];
+export type ConfigKind = 'certificate' | 'domain' | 'service' | 'route' | 'application' | 'jwt-issuer';
+export const CONFIG_KINDS: readonly ConfigKind[] = ['certificate', 'domain', 'service', 'route', 'application', 'jwt-issuer'];
 
 export interface TenantRecord {
   id: string;
@@ -49,6 +49,177 @@ export interface Page<T> {
   next?: string;
 }
 
+// --- credentials ------------------------------------------------------------------------------
+
+export type CredentialType = 'api-key' | 'oauth-client';
+
+/** What a credential may be used for; an empty or absent list allows everything the application may use. */
+export interface CredentialScopes {
+  /** Services, as `name` (own tenant) or `tenant/name`. */
+  services?: string[];
+  /** LLM models (`provider/model` or aliases). */
+  models?: string[];
+}
+
+/**
+ * An application's credential. The secret is never stored: `secretHash` is its keyed hash
+ * (HMAC-SHA-256 with the instance's credential secret). `prefix` is the public, unique part shown in
+ * lists and logs (an API key's first characters, or an OAuth2 client's `client_id`).
+ */
+export interface CredentialRecord {
+  id: string;
+  tenant: string;
+  application: string;
+  type: CredentialType;
+  prefix: string;
+  secretHash: string;
+  description: string | null;
+  scopes: CredentialScopes;
+  /** SHA-256 fingerprint (hex) of the client certificate the credential is bound to (RFC 8705 style). */
+  boundCertificate: string | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface NewCredential {
+  application: string;
+  type: CredentialType;
+  prefix: string;
+  secretHash: string;
+  description?: string | null;
+  scopes?: CredentialScopes;
+  boundCertificate?: string | null;
+  expiresAt?: string | null;
+}
+
+export interface TenantCredentialsReader {
+  /** Newest first; optionally one application's only. */
+  list(application?: string): Promise<CredentialRecord[]>;
+  get(id: string): Promise<CredentialRecord | undefined>;
+}
+
+/** One tenant's credentials. Writes count as config writes (the data plane reloads). */
+export interface TenantCredentials extends TenantCredentialsReader {
+  /** Throws CONFLICT when the prefix exists (in any tenant: prefixes are global). */
+  create(input: NewCredential): Promise<CredentialRecord>;
+  /** Sets expiry and/or revocation; returns undefined when absent. A set `revokedAt` is never cleared. */
+  update(id: string, patch: { expiresAt?: string | null; revokedAt?: string }): Promise<CredentialRecord | undefined>;
+  /** Deletes every credential of an application; returns how many. */
+  deleteForApplication(application: string): Promise<number>;
+}
+
+// --- subscriptions ----------------------------------------------------------------------------
+
+export type SubscriptionStatus = 'pending' | 'approved' | 'rejected' | 'revoked';
+
+/** An application (in `tenant`) asking to use a service (in `serviceTenant`, possibly the same). */
+export interface SubscriptionRecord {
+  id: string;
+  tenant: string;
+  application: string;
+  serviceTenant: string;
+  service: string;
+  status: SubscriptionStatus;
+  comment: string | null;
+  requestedBy: string | null;
+  decidedBy: string | null;
+  requestedAt: string;
+  decidedAt: string | null;
+  updatedAt: string;
+}
+
+/**
+ * Subscriptions as seen by one tenant: those of its applications (subscriber side) and those to its
+ * services (provider side). Nothing else is reachable; an id of another pair of tenants is "absent".
+ */
+export interface TenantSubscriptionsReader {
+  /** Subscriber side: this tenant's applications' subscriptions, newest first. */
+  listOwn(application?: string): Promise<SubscriptionRecord[]>;
+  /** Provider side: subscriptions to this tenant's services, optionally by status, newest first. */
+  listIncoming(status?: SubscriptionStatus): Promise<SubscriptionRecord[]>;
+  /** Either side. */
+  get(id: string): Promise<SubscriptionRecord | undefined>;
+}
+
+export interface TenantSubscriptions extends TenantSubscriptionsReader {
+  /**
+   * Subscriber side: creates a subscription of `application` (of this tenant) to a service. Throws
+   * CONFLICT while a pending or approved one exists for the same pair.
+   */
+  create(input: { application: string; serviceTenant: string; service: string; status: SubscriptionStatus; requestedBy: string | null; comment?: string | null }): Promise<SubscriptionRecord>;
+  /** Provider side only (or both sides for `revoked`): sets the status. Undefined when not reachable. */
+  decide(id: string, decision: { status: SubscriptionStatus; comment: string | null; decidedBy: string | null; side: 'provider' | 'subscriber' }): Promise<SubscriptionRecord | undefined>;
+  /** Deletes every subscription of an application (subscriber side); returns how many. */
+  deleteForApplication(application: string): Promise<number>;
+}
+
+// --- audit ------------------------------------------------------------------------------------
+
+export interface AuditActor {
+  /** Admin token id, "env", or "system" / "data-plane" for events the gateway raises itself. */
+  id: string;
+  name: string;
+  role: AdminRole | null;
+  tenant: string | null;
+}
+
+export interface AuditEntryInput {
+  /** Tenant the entry concerns; null for platform-wide entries. */
+  tenant: string | null;
+  actor: AuditActor;
+  /** `<object>.<verb>` for admin actions (`service.update`), `security.<event>` for security events. */
+  action: string;
+  /** Object kind and name (or id), when the entry is about one. */
+  object: { kind: string; name: string } | null;
+  /** Before/after of the change, secrets redacted. */
+  diff: { before: unknown; after: unknown } | null;
+  sourceIp: string | null;
+  /** Further facts (counts, reasons), never a secret. */
+  details: Record<string, unknown> | null;
+}
+
+export interface AuditRecord extends AuditEntryInput {
+  /** 1, 2, 3… with no gaps. */
+  seq: number;
+  at: string;
+  /** `hash` of the previous entry ("" for the first). */
+  prevHash: string;
+  hash: string;
+}
+
+/** Links an entry into the chain: its hash from the previous hash and the entry's canonical body. */
+export type AuditLinker = (prevHash: string, body: string) => string;
+
+export interface AuditQuery {
+  /** Only this tenant's entries (platform-wide entries excluded). */
+  tenant?: string | undefined;
+  /** Entries with seq strictly greater. */
+  afterSeq?: number | undefined;
+  limit: number;
+}
+
+/** A stored entry as hashed: the canonical body string verbatim. */
+export interface AuditRawRow {
+  seq: number;
+  body: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditLog {
+  /** Entries in seq order. */
+  list(query: AuditQuery): Promise<AuditRecord[]>;
+  /** Stored rows in seq order after `afterSeq` (exclusive), for chain verification. */
+  raw(afterSeq: number, limit: number): Promise<AuditRawRow[]>;
+  /**
+   * Appends entries (outside any config transaction), serialised with every other append on the
+   * database, so the chain has no forks.
+   */
+  append(entries: readonly AuditEntryInput[], link: AuditLinker, now?: Date): Promise<AuditRecord[]>;
+}
+
 /** Reads bound to one tenant. */
 export interface TenantScopeReader {
   readonly tenant: string;
@@ -57,6 +228,13 @@ export interface TenantScopeReader {
   /** Every object of a kind for this tenant, ordered by name. */
   listAll(kind: ConfigKind): Promise<ConfigRecord[]>;
   get(kind: ConfigKind, name: string): Promise<ConfigRecord | undefined>;
+  /**
+   * A service this tenant may see: its own, or another tenant's whose spec shares it with this tenant
+   * (`access.sharedWith`). Undefined otherwise, exactly as when it does not exist.
+   */
+  visibleService(serviceTenant: string, name: string): Promise<ConfigRecord | undefined>;
+  readonly credentials: TenantCredentialsReader;
+  readonly subscriptions: TenantSubscriptionsReader;
 }
 
 /** Reads and writes bound to one tenant, inside a transaction. */
@@ -67,6 +245,8 @@ export interface TenantScope extends TenantScopeReader {
   update(kind: ConfigKind, name: string, spec: Record<string, unknown>, expectedVersion?: number): Promise<ConfigRecord>;
   /** Returns false when absent. */
   delete(kind: ConfigKind, name: string): Promise<boolean>;
+  readonly credentials: TenantCredentials;
+  readonly subscriptions: TenantSubscriptions;
 }
 
 export interface TenantsWriter {
@@ -83,6 +263,13 @@ export interface StoreTx {
   readonly tenants: TenantsWriter;
   /** Throws NOT_FOUND when the tenant does not exist. */
   tenant(name: string): Promise<TenantScope>;
+  /**
+   * An unrestricted read view of the same transaction, for whole-configuration validation (route
+   * clashes across tenants). Never used to answer a client: results must not name other tenants.
+   */
+  readonly planning: Pick<StoreTx, 'tenants' | 'tenant'>;
+  /** Appends audit entries in this transaction: they commit (or roll back) with its writes. */
+  audit(entries: readonly AuditEntryInput[], link: AuditLinker): Promise<void>;
 }
 
 /** A consistent read of all configuration, used to build the data plane's snapshot. */
@@ -90,6 +277,10 @@ export interface ConfigDump {
   revision: number;
   tenants: TenantRecord[];
   objects: ConfigRecord[];
+  /** Every credential, revoked and expired ones included (the data plane reports their use). */
+  credentials: CredentialRecord[];
+  /** Approved and pending subscriptions (the data plane tells "pending" apart from "none"). */
+  subscriptions: SubscriptionRecord[];
 }
 
 export type AdminRole = 'platform-admin' | 'tenant-admin' | 'developer' | 'viewer';
@@ -110,9 +301,10 @@ export interface AdminTokens {
   create(token: { name: string; tenant: string | null; role: AdminRole; hash: string; expiresAt?: string | null }): Promise<AdminTokenRecord>;
   /** Active (not revoked, not expired at `now`) token with this hash, or undefined. */
   findActiveByHash(hash: string, now: Date): Promise<AdminTokenRecord | undefined>;
-  list(): Promise<AdminTokenRecord[]>;
-  /** Returns false when absent. */
-  revoke(id: string, now: Date): Promise<boolean>;
+  /** Oldest first; with `tenant`, only that tenant's tokens. */
+  list(filter?: { tenant: string }): Promise<AdminTokenRecord[]>;
+  /** Returns false when absent (or, with `tenant`, not that tenant's). */
+  revoke(id: string, now: Date, filter?: { tenant: string }): Promise<boolean>;
 }
 
 export interface Store {
@@ -146,4 +338,7 @@ export interface Store {
   putSetting(key: string, value: string): Promise<void>;
 
   readonly adminTokens: AdminTokens;
+  readonly audit: AuditLog;
+  /** Records credentials' last use (batched by the data plane). Not a config write: no revision bump. */
+  touchCredentials(uses: ReadonlyArray<{ id: string; at: string }>): Promise<void>;
 }

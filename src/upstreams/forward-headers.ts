@@ -23,9 +23,11 @@ const REWRITTEN = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-fo
 
 /**
  * Headers only the gateway may assert, dropped from every client request whatever the trust: the
- * client-certificate identity is the gateway's own truth (forward-client-cert plugin).
+ * client-certificate identity (forward-client-cert plugin) and the authenticated caller (service
+ * `access.forwardIdentity`) are the gateway's own truth.
  */
-const GATEWAY_ONLY = new Set(['x-forwarded-client-cert']);
+export const IDENTITY_HEADERS = ['x-portcullis-tenant', 'x-portcullis-application', 'x-portcullis-credential', 'x-portcullis-auth-method'] as const;
+const GATEWAY_ONLY = new Set<string>(['x-forwarded-client-cert', ...IDENTITY_HEADERS]);
 
 export interface ForwardInput {
   /** `req.rawHeaders`: name, value, name, value… */

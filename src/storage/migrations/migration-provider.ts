@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import type { DialectColumnTypes } from '../sql/sql-dialect.js';
 import { initialMigration } from './0001-initial.js';
+import { accessMigration } from './0002-access.js';
 
 /**
  * Every migration, in order. Names are `NNNN_description`; Kysely runs them sorted by name.
@@ -9,6 +10,7 @@ import { initialMigration } from './0001-initial.js';
 export function migrationProvider(types: DialectColumnTypes): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001_initial': initialMigration(types),
+    '0002_access': accessMigration(types),
   };
   return { getMigrations: async () => migrations };
 }

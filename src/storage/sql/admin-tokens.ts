@@ -60,21 +60,32 @@ export class SqlAdminTokens implements AdminTokens {
     });
   }
 
-  /** All tokens, revoked and expired included, oldest first. */
-  list(): Promise<AdminTokenRecord[]> {
+  /** All tokens (or one tenant's), revoked and expired included, oldest first. */
+  list(filter?: { tenant: string }): Promise<AdminTokenRecord[]> {
     return this.#guard(async () => {
-      const rows = await this.#select().orderBy('t.created_at').orderBy('t.id').execute();
+      const rows = await this.#select()
+        .$if(filter !== undefined, (qb) => qb.where('tn.name', '=', filter?.tenant ?? ''))
+        .orderBy('t.created_at')
+        .orderBy('t.id')
+        .execute();
       return rows.map((r) => toAdminTokenRecord(r, this.dialect));
     });
   }
 
   /** Revoking an already revoked token keeps its first `revokedAt` and returns true. */
-  revoke(id: string, now: Date): Promise<boolean> {
+  revoke(id: string, now: Date, filter?: { tenant: string }): Promise<boolean> {
     return this.#guard(async () => {
+      let tenantId: string | undefined;
+      if (filter) {
+        const row = await this.db.selectFrom('tenants').select('id').where('name', '=', filter.tenant).executeTakeFirst();
+        if (!row) return false;
+        tenantId = row.id;
+      }
       const result = await this.db
         .updateTable('admin_tokens')
         .set({ revoked_at: sql<string>`coalesce(revoked_at, ${now.toISOString()})` })
         .where('id', '=', id)
+        .$if(tenantId !== undefined, (qb) => qb.where('tenant_id', '=', tenantId ?? ''))
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     });

@@ -55,10 +55,54 @@ export interface AdminTokensTable {
   revoked_at: NullableTimestampColumn;
 }
 
+export interface CredentialsTable {
+  id: string;
+  tenant_id: string;
+  application: string;
+  type: string;
+  prefix: string;
+  secret_hash: string;
+  description: string | null;
+  scopes: JsonColumn;
+  bound_certificate: string | null;
+  expires_at: NullableTimestampColumn;
+  revoked_at: NullableTimestampColumn;
+  created_at: TimestampColumn;
+  last_used_at: NullableTimestampColumn;
+}
+
+export interface SubscriptionsTable {
+  id: string;
+  tenant_id: string;
+  application: string;
+  service_tenant_id: string;
+  service: string;
+  status: string;
+  comment: string | null;
+  requested_by: string | null;
+  decided_by: string | null;
+  requested_at: TimestampColumn;
+  decided_at: NullableTimestampColumn;
+  updated_at: TimestampColumn;
+}
+
+export interface AuditLogTable {
+  seq: BigIntColumn;
+  at: TimestampColumn;
+  tenant: string | null;
+  /** Canonical JSON of the entry body (what the hash covers). */
+  entry: string;
+  prev_hash: string;
+  hash: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   config_objects: ConfigObjectsTable;
   config_revision: ConfigRevisionTable;
   settings: SettingsTable;
   admin_tokens: AdminTokensTable;
+  credentials: CredentialsTable;
+  subscriptions: SubscriptionsTable;
+  audit_log: AuditLogTable;
 }

@@ -2,6 +2,9 @@ import { sql, type Kysely } from 'kysely';
 import { GatewayError, gatewayError } from '../../core/errors.js';
 import { runMigrations } from '../migrations/run-migrations.js';
 import type { AdminTokens, ConfigDump, Store, StoreTx, TenantRecord, TenantScopeReader } from '../store.js';
+import { SqlAuditLog } from './audit-log.js';
+import { toCredentialRecord } from './credentials.js';
+import { mapSubscriptions, selectSubscriptions } from './subscriptions.js';
 import { SqlAdminTokens } from './admin-tokens.js';
 import { bumpRevision, readRevision } from './config-revision.js';
 import type { Database } from './database.js';
@@ -25,6 +28,7 @@ import { listTenantRows, requireTenantRow } from './tenants.js';
 export class SqlStore implements Store {
   readonly backend: 'sqlite' | 'postgres';
   readonly adminTokens: AdminTokens;
+  readonly audit: SqlAuditLog;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -33,6 +37,7 @@ export class SqlStore implements Store {
   ) {
     this.backend = dialect.backend;
     this.adminTokens = new SqlAdminTokens(db, dialect);
+    this.audit = new SqlAuditLog(db, dialect);
   }
 
   migrate(): Promise<void> {
@@ -107,7 +112,16 @@ export class SqlStore implements Store {
           .orderBy('o.name')
           .execute();
         const objects = rows.map((r) => toConfigRecord(r, r.tenant_name, this.dialect));
-        return { revision, tenants, objects };
+        const credRows = await trx
+          .selectFrom('credentials as c')
+          .innerJoin('tenants as t', 't.id', 'c.tenant_id')
+          .selectAll('c')
+          .select('t.name as tenant_name')
+          .orderBy('c.prefix')
+          .execute();
+        const credentials = credRows.map((r) => toCredentialRecord(r, r.tenant_name, this.dialect));
+        const subscriptions = mapSubscriptions(await selectSubscriptions(trx).where('s.status', 'in', ['approved', 'pending']).orderBy('s.id').execute(), this.dialect);
+        return { revision, tenants, objects, credentials, subscriptions };
       }),
     );
   }
@@ -139,6 +153,19 @@ export class SqlStore implements Store {
         .values({ key, value })
         .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
         .execute();
+    });
+  }
+
+  touchCredentials(uses: ReadonlyArray<{ id: string; at: string }>): Promise<void> {
+    return this.#guard(async () => {
+      for (const u of uses) {
+        await this.db
+          .updateTable('credentials')
+          .set({ last_used_at: u.at })
+          .where('id', '=', u.id)
+          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', u.at)]))
+          .execute();
+      }
     });
   }
 

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { StoreTx, TenantScope } from '../store.js';
+import type { AuditEntryInput, AuditLinker, StoreTx, TenantScope } from '../store.js';
+import { appendAudit } from './audit-log.js';
 import type { Database } from './database.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { withStorageErrors } from './storage-errors.js';
@@ -21,6 +22,10 @@ export class SqlStoreTx implements StoreTx {
     this.tenants = new SqlTenantsWriter(trx, dialect, this.#markWritten);
   }
 
+  get planning(): this {
+    return this;
+  }
+
   /** True once any write changed a tenant or a config object. */
   get wrote(): boolean {
     return this.#wrote;
@@ -33,6 +38,13 @@ export class SqlStoreTx implements StoreTx {
         const row = await requireTenantRow(this.trx, name);
         return new SqlTenantScope(this.trx, this.dialect, row.id, row.name, this.#markWritten);
       },
+    );
+  }
+
+  async audit(entries: readonly AuditEntryInput[], link: AuditLinker): Promise<void> {
+    await withStorageErrors(
+      (err) => this.dialect.toStorageError(err),
+      () => appendAudit(this.trx, entries, link),
     );
   }
 

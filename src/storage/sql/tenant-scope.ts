@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { gatewayError } from '../../core/errors.js';
 import type { ConfigKind, ConfigRecord, Page, PageRequest, TenantScope, TenantScopeReader } from '../store.js';
+import { SqlTenantCredentials, SqlTenantCredentialsReader } from './credentials.js';
+import { SqlTenantSubscriptions, SqlTenantSubscriptionsReader } from './subscriptions.js';
+import { findTenantRow } from './tenants.js';
 import type { Database } from './database.js';
 import { encodeSpec, toConfigRecord } from './row-mapping.js';
 import type { SqlDialect } from './sql-dialect.js';
@@ -14,12 +17,37 @@ export const MAX_PAGE_LIMIT = 1000;
  * reach another tenant's rows through this object.
  */
 export class SqlTenantScopeReader implements TenantScopeReader {
+  readonly credentials: SqlTenantCredentialsReader;
+  readonly subscriptions: SqlTenantSubscriptionsReader;
+
   constructor(
     protected readonly db: Kysely<Database>,
     protected readonly dialect: SqlDialect,
     protected readonly tenantId: string,
     readonly tenant: string,
-  ) {}
+  ) {
+    this.credentials = new SqlTenantCredentialsReader(db, dialect, tenantId, tenant);
+    this.subscriptions = new SqlTenantSubscriptionsReader(db, dialect, tenantId);
+  }
+
+  visibleService(serviceTenant: string, name: string): Promise<ConfigRecord | undefined> {
+    return this.guard(async () => {
+      if (serviceTenant === this.tenant) return this.get('service', name);
+      const owner = await findTenantRow(this.db, serviceTenant);
+      if (!owner) return undefined;
+      const row = await this.db
+        .selectFrom('config_objects')
+        .selectAll()
+        .where('tenant_id', '=', owner.id)
+        .where('kind', '=', 'service')
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const rec = toConfigRecord(row, owner.name, this.dialect);
+      const shared = (rec.spec.access as { sharedWith?: unknown } | undefined)?.sharedWith;
+      return Array.isArray(shared) && shared.includes(this.tenant) ? rec : undefined;
+    });
+  }
 
   /** Throws VALIDATION when `limit` is not an integer in 1..1000. `next` is set whenever the page is full. */
   list(kind: ConfigKind, page: PageRequest): Promise<Page<ConfigRecord>> {
@@ -65,6 +93,9 @@ export class SqlTenantScopeReader implements TenantScopeReader {
 
 /** Reads and writes bound to one tenant inside a transaction; each successful write calls `onWrite`. */
 export class SqlTenantScope extends SqlTenantScopeReader implements TenantScope {
+  declare readonly credentials: SqlTenantCredentials;
+  declare readonly subscriptions: SqlTenantSubscriptions;
+
   constructor(
     db: Kysely<Database>,
     dialect: SqlDialect,
@@ -73,6 +104,8 @@ export class SqlTenantScope extends SqlTenantScopeReader implements TenantScope 
     private readonly onWrite: () => void,
   ) {
     super(db, dialect, tenantId, tenant);
+    this.credentials = new SqlTenantCredentials(db, dialect, tenantId, tenant, onWrite);
+    this.subscriptions = new SqlTenantSubscriptions(db, dialect, tenantId, onWrite);
   }
 
   create(kind: ConfigKind, name: string, spec: Record<string, unknown>): Promise<ConfigRecord> {

@@ -1,0 +1,81 @@
+/**
+ * A store limited to one tenant: the storage-layer half of tenant isolation for tenant-scoped admin
+ * tokens. Through it, other tenants do not exist: reading, listing or changing them answers exactly
+ * as for a tenant that was never created (NOT_FOUND, empty lists). Handlers cannot forget a check,
+ * because they never hold the unrestricted store.
+ */
+
+import { gatewayError } from '../core/errors.js';
+import type { AdminTokens, AuditLog, ConfigDump, Store, StoreTx, TenantRecord, TenantScope, TenantScopeReader, TenantsWriter } from './store.js';
+
+function absent(name: string) {
+  return gatewayError('NOT_FOUND', `Tenant "${name}" not found`);
+}
+
+function boundTenants(inner: TenantsWriter, tenant: string): TenantsWriter {
+  return {
+    list: async () => (await inner.list()).filter((t) => t.name === tenant),
+    get: async (name) => (name === tenant ? inner.get(name) : undefined),
+    create: () => Promise.reject(gatewayError('FORBIDDEN', 'Only platform administrators create tenants')),
+    delete: () => Promise.reject(gatewayError('FORBIDDEN', 'Only platform administrators delete tenants')),
+  };
+}
+
+function boundTx(tx: StoreTx, tenant: string): StoreTx {
+  return {
+    tenants: boundTenants(tx.tenants, tenant),
+    tenant: (name: string): Promise<TenantScope> => (name === tenant ? tx.tenant(name) : Promise.reject(absent(name))),
+    planning: tx.planning,
+    audit: (entries, link) => tx.audit(entries, link),
+  };
+}
+
+function boundAdminTokens(inner: AdminTokens, tenant: string): AdminTokens {
+  return {
+    create: (token) => (token.tenant === tenant ? inner.create(token) : Promise.reject(absent(String(token.tenant)))),
+    findActiveByHash: async (hash, now) => {
+      const t = await inner.findActiveByHash(hash, now);
+      return t?.tenant === tenant ? t : undefined;
+    },
+    list: () => inner.list({ tenant }),
+    revoke: (id, now) => inner.revoke(id, now, { tenant }),
+  };
+}
+
+function boundAudit(inner: AuditLog, tenant: string): AuditLog {
+  return {
+    list: (q) => inner.list({ ...q, tenant }),
+    raw: () => Promise.reject(gatewayError('FORBIDDEN', 'Only platform administrators verify the audit chain')),
+    append: (entries, link, now) => inner.append(entries, link, now),
+  };
+}
+
+/** `store` as seen by a principal limited to `tenant`. */
+export function tenantBoundStore(store: Store, tenant: string): Store {
+  return {
+    backend: store.backend,
+    migrate: () => store.migrate(),
+    ping: () => store.ping(),
+    close: () => Promise.resolve(),
+    transaction: (fn) => store.transaction((tx) => fn(boundTx(tx, tenant))),
+    tenant: (name: string): Promise<TenantScopeReader> => (name === tenant ? store.tenant(name) : Promise.reject(absent(name))),
+    listTenants: async (): Promise<TenantRecord[]> => (await store.listTenants()).filter((t) => t.name === tenant),
+    revision: () => store.revision(),
+    loadAll: async (): Promise<ConfigDump> => {
+      const dump = await store.loadAll();
+      return {
+        revision: dump.revision,
+        tenants: dump.tenants.filter((t) => t.name === tenant),
+        objects: dump.objects.filter((o) => o.tenant === tenant),
+        credentials: dump.credentials.filter((c) => c.tenant === tenant),
+        subscriptions: dump.subscriptions.filter((s) => s.tenant === tenant || s.serviceTenant === tenant),
+      };
+    },
+    getSetting: (key) => store.getSetting(key),
+    putSettingIfAbsent: (key, value) => store.putSettingIfAbsent(key, value),
+    putSetting: () => Promise.reject(gatewayError('FORBIDDEN', 'Only platform administrators change instance settings')),
+    adminTokens: boundAdminTokens(store.adminTokens, tenant),
+    audit: boundAudit(store.audit, tenant),
+    touchCredentials: (uses) => store.touchCredentials(uses),
+  };
+}
