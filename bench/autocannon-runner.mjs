@@ -12,7 +12,7 @@ const instance = autocannon(
     duration: opts.duration,
     pipelining: 1,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...opts.headers },
     body: opts.body,
     timeout: 10,
   },

@@ -16,7 +16,10 @@
 //                      by req/s among the runs not disturbed by outside load (default 1; 3 or 5
 //                      on a shared machine)
 //   BENCH_SCENARIOS    comma-separated subset of upstream,reference,gateway-1,gateway-many,
-//                      mtls-keepalive,plain-keepalive,handshakes-gateway,handshakes-nginx (default all)
+//                      mtls-keepalive,plain-keepalive,handshakes-gateway,handshakes-nginx,
+//                      auth-none,auth-apikey,auth-jwt (default all)
+//   BENCH_APPS         applications and API keys configured for the auth-* scenarios (default 100000)
+//   BENCH_AUTH_CONNECTIONS  connections of the auth-* scenarios, which compare latency (default 1)
 //   BENCH_HANDSHAKE_CONNECTIONS  concurrent new-connection loops in the handshake scenarios (default 16)
 //   BENCH_TOOL         wrk | autocannon (default: wrk when installed)
 //   BENCH_IDLE_WAIT    seconds to wait, before each scenario, for other processes to quiet down
@@ -38,13 +41,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect } from 'node:tls';
 import { createInterface } from 'node:readline';
 import { Agent, request } from 'undici';
+import { AUTH_PATHS, AUTH_TENANT, setupAccess } from './access-setup.mjs';
 import { MTLS_HOST, PLAIN_HOST, MTLS_TENANT, makePki, tenantDocument, nginxConf, STRICT_TLS12_CIPHERS, TLS13_CIPHERSUITES, STRICT_CURVES } from './mtls-setup.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCH = join(ROOT, 'bench');
 const CHAT_PATH = '/v1/chat/completions';
 const BODY = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}'; // = bench/wrk-post.lua
-const ALL_SCENARIOS = ['upstream', 'reference', 'gateway-1', 'gateway-many', 'mtls-keepalive', 'plain-keepalive', 'handshakes-gateway', 'handshakes-nginx'];
+const ALL_SCENARIOS = ['upstream', 'reference', 'gateway-1', 'gateway-many', 'mtls-keepalive', 'plain-keepalive', 'handshakes-gateway', 'handshakes-nginx', 'auth-none', 'auth-apikey', 'auth-jwt'];
+const AUTH_SCENARIOS = ['auth-none', 'auth-apikey', 'auth-jwt'];
 
 function envNum(name, dflt, min = 0) {
   const v = process.env[name];
@@ -66,6 +71,8 @@ const cfg = {
   profile: process.env.BENCH_PROFILE === '1',
   nproc: cpus().length,
   handshakeConnections: Math.floor(envNum('BENCH_HANDSHAKE_CONNECTIONS', 16, 1)),
+  apps: Math.floor(envNum('BENCH_APPS', 100_000, 1)),
+  authConnections: Math.floor(envNum('BENCH_AUTH_CONNECTIONS', 1, 1)),
   scenarios: new Set((process.env.BENCH_SCENARIOS || ALL_SCENARIOS.join(',')).split(',').map((x) => x.trim())),
 };
 for (const sc of cfg.scenarios) {
@@ -74,7 +81,8 @@ for (const sc of cfg.scenarios) {
 const wants = (name) => cfg.scenarios.has(name);
 const MTLS_SCENARIOS = ['mtls-keepalive', 'plain-keepalive', 'handshakes-gateway', 'handshakes-nginx'];
 const wantsMtls = MTLS_SCENARIOS.some(wants);
-const wantsGateway = ['gateway-1', 'gateway-many', 'mtls-keepalive', 'plain-keepalive', 'handshakes-gateway'].some(wants);
+const wantsAuth = AUTH_SCENARIOS.some(wants);
+const wantsGateway = ['gateway-1', 'gateway-many', 'mtls-keepalive', 'plain-keepalive', 'handshakes-gateway', ...AUTH_SCENARIOS].some(wants);
 if (cfg.tool !== 'wrk' && cfg.tool !== 'autocannon') throw new Error('BENCH_TOOL must be wrk or autocannon');
 
 function hasCommand(cmd) {
@@ -344,13 +352,14 @@ function runTool(cmd, args, env) {
   });
 }
 
-async function load(url, seconds) {
+async function load(url, seconds, { connections = cfg.connections, headers = {} } = {}) {
   let r;
   if (cfg.tool === 'wrk') {
-    const out = await runTool('wrk', ['-t1', `-c${cfg.connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', '-s', join(BENCH, 'wrk-post.lua'), url]);
+    const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+    const out = await runTool('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', ...h, '-s', join(BENCH, 'wrk-post.lua'), url]);
     r = parseWrk(out);
   } else {
-    const opts = JSON.stringify({ url, connections: cfg.connections, duration: seconds, body: BODY });
+    const opts = JSON.stringify({ url, connections, duration: seconds, body: BODY, headers });
     const out = await runTool(process.execPath, [join(BENCH, 'autocannon-runner.mjs'), opts]);
     r = JSON.parse(out.trim().split('\n').pop());
   }
@@ -1019,7 +1028,55 @@ async function main() {
     }
   }
 
-  for (const sc of [...Object.values(scenarios), ...Object.values(mtls)]) {
+  // Access: API keys and JWTs among BENCH_APPS applications and keys, against the same gateway with no
+  // authentication; few connections, so that the latency difference is the work authentication adds.
+  const auth = {
+    none: { label: `gateway no auth (${cfg.authConnections} conn)`, name: 'auth-none', runs: [] },
+    apikey: { label: `gateway API key (${cfg.authConnections} conn)`, name: 'auth-apikey', runs: [] },
+    jwt: { label: `gateway JWT, cached (${cfg.authConnections} conn)`, name: 'auth-jwt', runs: [] },
+  };
+  for (const sc of Object.values(auth)) sc.skip = !wants(sc.name);
+  if (wantsAuth && !interrupted) {
+    if (!gw) for (const sc of Object.values(auth)) sc.error = gwError ?? new Error('skipped: the gateway did not start');
+    else {
+      try {
+        const admin = async (method, path, body) => {
+          const r = await call(`${gw.admin}${path}`, { method, headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: 300_000 });
+          return { status: r.status, body: r.text ? JSON.parse(r.text) : undefined };
+        };
+        log(`configuring tenant ${AUTH_TENANT}: open, API-key and JWT services; ${cfg.apps.toLocaleString('en-US')} applications and keys`);
+        const setup = await setupAccess({ admin, upstream: upstreamOrigin, dataPath: gw.dataPath, apps: cfg.apps, log });
+        const t0 = performance.now();
+        await until(`revision ${setup.revision} to be served`, 300_000, async () => (await admin('GET', '/readyz')).body?.revision >= setup.revision);
+        extra.identities = { applications: cfg.apps, apiKeys: cfg.apps + 1, bulkInsertMs: setup.insertMs, reloadMs: Math.round(performance.now() - t0), rssAfterLoadMb: currentRssMb(gw.child.pid) };
+        log(`served after ${extra.identities.reloadMs} ms; gateway RSS ${fmtMb(extra.identities.rssAfterLoadMb)}`);
+        for (const [key, sc] of Object.entries(auth)) {
+          sc.url = `${gw.base}${AUTH_PATHS[key]}`;
+          sc.pid = gw.child.pid;
+          const opts = { connections: cfg.authConnections, headers: setup.headers[key] };
+          sc.loader = (seconds) => load(sc.url, seconds, opts);
+          const r = await call(sc.url, { headers: { 'content-type': 'application/json', ...setup.headers[key] } });
+          if (r.status !== 200) throw new Error(`${sc.label}: POST ${sc.url} answered ${r.status}: ${r.text.slice(0, 300)}`);
+        }
+      } catch (err) {
+        for (const sc of Object.values(auth)) sc.error = err;
+      }
+      for (let round = 1; round <= cfg.rounds && !interrupted; round++) {
+        const order = round % 2 === 1 ? ['none', 'apikey', 'jwt'] : ['jwt', 'apikey', 'none'];
+        for (const key of order) {
+          const sc = auth[key];
+          if (sc.error || sc.skip || interrupted) continue;
+          try {
+            sc.runs.push(await measureOnce(sc.label, sc.url, sc.pid, round, sc.loader));
+          } catch (err) {
+            sc.error = err;
+          }
+        }
+      }
+    }
+  }
+
+  for (const sc of [...Object.values(scenarios), ...Object.values(mtls), ...Object.values(auth)]) {
     if (sc.skip) continue;
     if (sc.error) fail(sc.label, sc.error);
     else {
@@ -1107,6 +1164,21 @@ async function main() {
     cpuRatio('no-client-cert CPU/req ÷ mTLS CPU/req (keep-alive)', mKa, mPlain),
     cpuRatio('nginx CPU/handshake ÷ gateway CPU/handshake', hsGw, hsNginx),
   ];
+  // Authentication overhead: added p50 latency over the same gateway without authentication.
+  const overheads = [];
+  const aNone = by(auth.none.label);
+  for (const [key, label] of [['apikey', 'API key'], ['jwt', 'JWT (cached verification)']]) {
+    const a = by(auth[key].label);
+    if (!wants(auth[key].name) || !wants('auth-none')) continue;
+    // wrk reports percentiles to the microsecond; autocannon only to the millisecond, so with it the
+    // closed-loop mean (connections ÷ req/s) stands in for the median.
+    const byP50 = cfg.tool === 'wrk';
+    const delta = byP50 ? (x, y) => (x.p50 - y.p50) * 1000 : (x, y) => (cfg.authConnections / x.rps - cfg.authConnections / y.rps) * 1e6;
+    const { value, rounds, roundsMedian } = paired(a, aNone, delta);
+    const v = roundsMedian ?? value;
+    const what = byP50 ? 'p50 latency' : 'mean latency (connections ÷ req/s; autocannon has no µs percentiles)';
+    overheads.push({ name: `${label} authentication, added ${what} with ${cfg.apps.toLocaleString('en-US')} applications and keys`, valueUs: v, targetUs: 50, met: v === undefined ? undefined : v <= 50, rounds });
+  }
   const perRound = (r) =>
     r.rounds.length > 1 ? ` [rounds: ${r.rounds.map((x) => `${x.value.toFixed(2)}${x.clean ? '' : '*'}`).join(', ')}${r.roundsMedian === undefined ? '' : `; median of ${r.rounds.some((x) => x.clean) ? 'clean ' : ''}rounds ${r.roundsMedian.toFixed(2)}`}]` : '';
 
@@ -1116,6 +1188,13 @@ async function main() {
     const status = r.met === undefined ? `not measured${r.skipped ? `: ${r.skipped}` : ''}` : r.met ? 'met' : 'NOT MET';
     process.stdout.write(`${r.name}: ${v} (target ≥ ${r.target}×) — ${status}${perRound(r)}\n`);
     if (r.caveat) process.stdout.write(`  but: ${r.caveat}\n`);
+  }
+  for (const o of overheads) {
+    process.stdout.write(`${o.name}: ${o.valueUs === undefined ? 'n/a' : `${o.valueUs.toFixed(1)} µs`} (target ≤ ${o.targetUs} µs) — ${o.met === undefined ? 'not measured' : o.met ? 'met' : 'NOT MET'}${o.rounds.length > 1 ? ` [rounds: ${o.rounds.map((x) => x.value.toFixed(1)).join(', ')}]` : ''}\n`);
+  }
+  if (extra.identities) {
+    const i = extra.identities;
+    process.stdout.write(`identities: ${i.applications.toLocaleString('en-US')} applications and ${i.apiKeys.toLocaleString('en-US')} API keys served ${i.reloadMs} ms after the change; gateway RSS then ${fmtMb(i.rssAfterLoadMb)}\n`);
   }
   for (const r of cpuRatios) {
     if (r.value !== undefined) process.stdout.write(`${r.name}: ${r.value.toFixed(2)}× (informational)${perRound(r)}\n`);
@@ -1158,7 +1237,7 @@ async function main() {
 
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });
-  const json = { date: new Date().toISOString(), machine: info, config: { ...cfg, scenarios: [...cfg.scenarios], body: BODY, path: CHAT_PATH }, scenarios: results, ratios, cpuRatios, gateway: extra, ...(nginxInfo ? { nginx: nginxInfo } : {}), failures };
+  const json = { date: new Date().toISOString(), machine: info, config: { ...cfg, scenarios: [...cfg.scenarios], body: BODY, path: CHAT_PATH }, scenarios: results, ratios, overheads, cpuRatios, gateway: extra, ...(nginxInfo ? { nginx: nginxInfo } : {}), failures };
   writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
   process.stdout.write(`results: ${join('bench', 'results', 'latest.json')}\n`);
   if (cfg.keep) process.stdout.write(`kept: ${dataDir}\n`);

@@ -45,7 +45,7 @@ export function generateClientCredentials(): GeneratedSecret {
 
 /** The public prefix of a well-formed API key, or undefined for anything else. */
 export function apiKeyPrefix(key: string): string | undefined {
-  return key.length === 59 && API_KEY_RE.test(key) ? key.slice(0, 14) : undefined;
+  return key.length === 58 && API_KEY_RE.test(key) ? key.slice(0, 14) : undefined;
 }
 
 export function isClientId(value: string): boolean {

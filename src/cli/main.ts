@@ -11,6 +11,7 @@ import { AdminClient } from './admin-client.js';
 import { runApply } from './commands/apply.js';
 import { runExport } from './commands/export.js';
 import { runStart } from './commands/start.js';
+import { CliUsageError, runApp, runAudit, runKey, runSubscription, runToken, type Values } from './commands/access.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -34,6 +35,8 @@ interface Command {
   summary: string;
   usage: string;
   options: Options;
+  /** Takes a subcommand and arguments after the command name. */
+  positionals?: boolean;
   run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
 }
 
@@ -52,6 +55,26 @@ function adminClient(values: Record<string, string | boolean | undefined>): Admi
 class UsageError extends Error {}
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
+
+type AccessRunner = (ctx: { client: AdminClient; tenant: string; out: typeof out }, v: Values, p: readonly string[]) => Promise<number>;
+
+/** A command over the access endpoints: connection options plus its own. */
+function accessCommand(summary: string, usage: string, options: Options, runner: AccessRunner): Command {
+  return {
+    summary,
+    usage: `${usage}\n\n  --json            Print the API's JSON answer\n\n${ADMIN_HELP}`,
+    options: { ...ADMIN_OPTIONS, json: { type: 'boolean' }, ...options },
+    positionals: true,
+    run: async (values, positionals) => {
+      const client = adminClient(values);
+      try {
+        return await runner({ client, tenant: (values.tenant as string | undefined) ?? 'default', out }, values as Values, positionals);
+      } finally {
+        await client.close();
+      }
+    },
+  };
+}
 
 const COMMANDS: Record<string, Command> = {
   start: {
@@ -126,6 +149,61 @@ ${ADMIN_HELP}`,
       return runExport({ tenant: (values.tenant as string | undefined) ?? 'default', format, client: adminClient(values), out });
     },
   },
+  app: accessCommand(
+    'Manage applications (the consumers of services)',
+    `Usage: portcullis app create NAME [--description TEXT] | app list | app delete NAME`,
+    { description: { type: 'string' } },
+    runApp,
+  ),
+  key: accessCommand(
+    "Manage applications' credentials: API keys and OAuth2 clients",
+    `Usage: portcullis key create --app NAME [--type api-key|oauth-client] [--expires-in 90d]
+                              [--service NAME]... [--bind-cert FINGERPRINT | --bind-cert-file cert.pem]
+       portcullis key list [--app NAME]
+       portcullis key rotate ID [--overlap 24h]
+       portcullis key revoke ID [--reason TEXT]
+
+The secret (API key or client_secret) is printed once by create and rotate.`,
+    {
+      app: { type: 'string' },
+      type: { type: 'string' },
+      'expires-in': { type: 'string' },
+      service: { type: 'string', multiple: true },
+      'bind-cert': { type: 'string' },
+      'bind-cert-file': { type: 'string' },
+      overlap: { type: 'string' },
+      reason: { type: 'string' },
+      description: { type: 'string' },
+    },
+    runKey,
+  ),
+  subscription: accessCommand(
+    'Request, list, approve, reject and revoke subscriptions',
+    `Usage: portcullis subscription request --app NAME --service NAME|TENANT/NAME [--comment TEXT]
+       portcullis subscription list [--app NAME] | list --incoming [--status pending]
+       portcullis subscription approve|reject|revoke ID [--comment TEXT]`,
+    { app: { type: 'string' }, service: { type: 'string' }, comment: { type: 'string' }, incoming: { type: 'boolean' }, status: { type: 'string' } },
+    runSubscription,
+  ),
+  token: accessCommand(
+    'Manage admin tokens (roles: platform-admin, tenant-admin, developer, viewer)',
+    `Usage: portcullis token create --name NAME --role ROLE [--tenant NAME] [--expires-in 90d]
+       portcullis token list
+       portcullis token revoke ID`,
+    { name: { type: 'string' }, role: { type: 'string' }, 'expires-in': { type: 'string' } },
+    runToken,
+  ),
+  audit: accessCommand(
+    'Read, export and verify the tamper-evident audit trail',
+    `Usage: portcullis audit list [--after SEQ] [--limit N] [--tenant NAME]
+       portcullis audit export [--out FILE] [--tenant NAME]     (JSON lines)
+       portcullis audit verify [--expect-head SEQ:HASH]
+
+verify exits 1 when an entry was edited, inserted or deleted (and says where), or when the chain
+does not reach the head you recorded earlier with --expect-head.`,
+    { after: { type: 'string' }, limit: { type: 'string' }, out: { type: 'string' }, 'expect-head': { type: 'string' } },
+    runAudit,
+  ),
   version: {
     summary: 'Print the version',
     usage: 'Usage: portcullis version',
@@ -138,7 +216,7 @@ ${ADMIN_HELP}`,
 };
 
 function mainHelp(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)}${c.summary}`);
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(13)}${c.summary}`);
   return `Portcullis ${VERSION}: a zero-trust gateway for REST APIs and LLM providers.
 
 Usage: portcullis <command> [options]
@@ -162,14 +240,14 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const { values, positionals } = parseArgs({ args: rest, options: command.options, allowPositionals: false, strict: true });
+    const { values, positionals } = parseArgs({ args: rest, options: command.options, allowPositionals: command.positionals === true, strict: true });
     if (values.help) {
       out(command.usage);
       return 0;
     }
     return await command.run(values as Record<string, string | boolean | undefined>, positionals);
   } catch (err) {
-    if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (err instanceof UsageError || err instanceof CliUsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`portcullis ${name}: ${(err as Error).message}\n\n${command.usage}\n`);
       return 2;
     }

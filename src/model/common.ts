@@ -10,10 +10,10 @@ export const NameSchema = z
 
 export const DEFAULT_TENANT = 'default';
 
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses "250ms", "5s", "2m", "1h" or a number of milliseconds. Returns undefined when malformed. */
+/** Parses "250ms", "5s", "2m", "1h", "90d" or a number of milliseconds. Returns undefined when malformed. */
 export function parseDuration(value: string | number): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
   const m = DURATION_RE.exec(value.trim());
@@ -27,12 +27,12 @@ export const DurationSchema = z
   .transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'must be milliseconds or a duration such as "500ms", "5s", "2m"' });
+      ctx.addIssue({ code: 'custom', message: 'must be milliseconds or a duration such as "500ms", "5s", "2m", "7d"' });
       return z.NEVER;
     }
     return ms;
   })
-  .describe('Milliseconds, or a duration string such as "500ms", "5s", "2m", "1h"');
+  .describe('Milliseconds, or a duration string such as "500ms", "5s", "2m", "1h", "90d"');
 
 /** A byte size: a number of bytes or "512kb", "10mb", "1gb". */
 export const ByteSizeSchema = z

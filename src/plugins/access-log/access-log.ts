@@ -34,13 +34,16 @@ function str(v: string | null | undefined): string {
  * One JSON line (newline-terminated) describing a finished or aborted request. Built as a string in
  * one pass: the access log runs for every request, and an intermediate object plus a generic
  * serialiser cost a measurable share of the gateway's CPU (docs/benchmarks.md). Contains no
- * credentials or bodies. Fields are always present (null when unknown), so lines parse uniformly.
+ * credentials or bodies: the caller appears by application and public credential identifier (API
+ * key prefix, client_id, issuer name or certificate fingerprint), never by secret. Fields are always
+ * present (null when unknown), so lines parse uniformly.
  */
 export function accessLogLine(ctx: RequestContext, now: number = performance.now()): string {
   const res = ctx.res;
   const tls = ctx.tlsSocket ? tlsInfo(ctx.tlsSocket) : undefined;
   const cert = ctx.clientCert;
   const route = ctx.route;
+  const caller = ctx.caller;
   const upstreamMs = ctx.upstreamStartedAt > 0 ? ms((ctx.upstreamHeadersAt || now) - ctx.upstreamStartedAt) : null;
   return (
     `{"time":"${new Date(ctx.startedAtEpoch).toISOString()}","log":"access","msg":"request"` +
@@ -48,6 +51,7 @@ export function accessLogLine(ctx: RequestContext, now: number = performance.now
     `,"host":${str(ctx.host)},"path":${str(ctx.path)},"status":${res.headersSent ? res.statusCode : 0},"aborted":${!res.writableFinished}` +
     `,"durationMs":${ms(now - ctx.startedAt)},"upstreamMs":${upstreamMs}` +
     `,"tenant":${str(route?.tenant)},"route":${str(route?.name)},"service":${str(route?.service)},"upstream":${str(ctx.upstreamTarget)}` +
+    `,"callerTenant":${str(caller?.tenant)},"application":${str(caller?.application)},"credential":${str(caller?.credential)},"authMethod":${caller ? str(caller.methods.join(',')) : 'null'}` +
     `,"bytesIn":${ctx.bytesIn},"bytesOut":${ctx.bytesOut},"clientIp":${str(ctx.clientIp)}` +
     `,"tlsVersion":${str(tls?.version)},"tlsCipher":${str(tls?.cipher)}` +
     `,"clientCert":${str(cert?.subjectText)},"clientCertFingerprint":${str(cert?.fingerprint256)},"error":${str(ctx.error?.code)}}\n`
