@@ -13,7 +13,15 @@ function tokens(records: Record<string, AdminTokenRecord>): AdminTokens {
   };
 }
 
-const record = (role: AdminTokenRecord['role']): AdminTokenRecord => ({ id: 'id-1', name: 'ci', tenant: null, role, createdAt: '', expiresAt: null, revokedAt: null });
+const record = (role: AdminTokenRecord['role'], tenant: string | null = role === 'platform-admin' ? null : 'default'): AdminTokenRecord => ({
+  id: 'id-1',
+  name: 'ci',
+  tenant,
+  role,
+  createdAt: '',
+  expiresAt: null,
+  revokedAt: null,
+});
 
 function rejects401(p: Promise<unknown>) {
   return assert.rejects(p, (err: unknown) => err instanceof GatewayError && err.status === 401 && err.message === 'Missing or invalid credentials');
@@ -70,6 +78,12 @@ describe('AdminAuth', () => {
     auth.authorize(p, { permission: 'tokens.manage' });
     assert.throws(() => auth.authorize(p, { permission: 'config.read', tenant: 'globex' }), (err: unknown) => err instanceof GatewayError && err.status === 404);
     assert.throws(() => auth.authorize(p, { permission: 'tenants.write' }), (err: unknown) => err instanceof GatewayError && err.status === 403);
+  });
+
+  it('refuses a non-platform token without a tenant (fails closed on a corrupted record)', async () => {
+    const orphan = generateAdminToken();
+    const a = new AdminAuth({ store: { adminTokens: tokens({ [hashAdminToken(orphan)]: record('tenant-admin', null) }) } });
+    await rejects401(a.authenticate(`Bearer ${orphan}`));
   });
 
   it('refuses a malformed env token hash', () => {

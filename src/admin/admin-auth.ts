@@ -90,7 +90,8 @@ export class AdminAuth {
     const hash = hashAdminToken(token);
     if (this.#envHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.#envHash)) return ENV_PRINCIPAL;
     const record = await this.#store.adminTokens.findActiveByHash(hash, this.#now());
-    if (!record) throw unauthenticated();
+    // Only platform admins span tenants: any other role without a tenant is a corrupted record.
+    if (!record || (record.role !== 'platform-admin' && record.tenant === null)) throw unauthenticated();
     return { id: record.id, name: record.name, role: record.role, tenant: record.tenant };
   }
 

@@ -93,7 +93,7 @@ describe('admin API server', () => {
     store = await openSqliteStore({ path: ':memory:' });
     await store.migrate();
     await store.adminTokens.create({ name: 'test', tenant: null, role: 'platform-admin', hash: hashAdminToken(TOKEN) });
-    await store.adminTokens.create({ name: 'viewer', tenant: null, role: 'viewer', hash: hashAdminToken(VIEWER_TOKEN) });
+    await store.adminTokens.create({ name: 'viewer', tenant: 'default', role: 'viewer', hash: hashAdminToken(VIEWER_TOKEN) });
     box = new SecretBox({ current: { id: 'k1', key: randomBytes(32) } });
     const configService = new ConfigService({
       store,

@@ -33,24 +33,44 @@ export interface ChainReport {
   readonly problem: ChainProblem | undefined;
 }
 
-/** Checks rows in seq order, page by page, stopping at the first break. */
+/**
+ * Checks rows in seq order, page by page, stopping at the first break. The break is classified by
+ * looking for the entry that belongs there among the rows after it (reading on, when needed, up to
+ * the end; so a broken chain may cost up to twice the reads of an intact one):
+ * - `deleted`: seq numbers are missing, or a genuine entry sits at a lower seq than it was written
+ *   with while the entry that belongs there is gone (rows removed and later rows renumbered);
+ * - `inserted`: a row that does not match its hash stands where the genuine next entry should be,
+ *   and that entry follows further on (a forged row slipped in, later rows renumbered), or a genuine
+ *   entry appears a second time;
+ * - `edited`: anything else, such as a changed row or two rows whose contents were swapped.
+ * Reads committed rows only; safe to call while entries are being appended.
+ */
 export async function verifyAuditChain(
   readPage: (afterSeq: number, limit: number) => Promise<readonly AuditRawRow[]>,
   link: AuditLinker,
   pageSize = 1000,
 ): Promise<ChainReport> {
-  let prev: { seq: number; hash: string } | undefined;
+  let prev: ChainLink | undefined;
   let entries = 0;
   for (;;) {
     const rows = await readPage(prev?.seq ?? 0, pageSize);
     for (const row of rows) {
-      const problem = checkRow(row, prev, link);
-      if (problem) return { ok: false, entries, head: prev, problem };
+      const seq = (prev?.seq ?? 0) + 1;
+      if (row.seq !== seq || !writtenAfter(row, prev, seq, link)) {
+        const at = prev;
+        const findMoved = () => findAfter(readPage, row.seq, pageSize, (r) => writtenAfter(r, at, seq, link));
+        return { ok: false, entries, head: prev, problem: await diagnose(row, prev, findMoved, link) };
+      }
       prev = { seq: row.seq, hash: row.hash };
       entries += 1;
     }
     if (rows.length < pageSize) return { ok: true, entries, head: prev, problem: undefined };
   }
+}
+
+interface ChainLink {
+  seq: number;
+  hash: string;
 }
 
 function bodySeq(body: string): number | undefined {
@@ -62,21 +82,61 @@ function bodySeq(body: string): number | undefined {
   }
 }
 
-function checkRow(row: AuditRawRow, prev: { seq: number; hash: string } | undefined, link: AuditLinker): ChainProblem | undefined {
+/** True when `row` matches its hash and was written as entry `seq`, linked to `prev` (wherever it is stored now). */
+function writtenAfter(row: AuditRawRow, prev: ChainLink | undefined, seq: number, link: AuditLinker): boolean {
+  return row.prevHash === (prev?.hash ?? '') && bodySeq(row.body) === seq && link(row.prevHash, row.body) === row.hash;
+}
+
+/** The first row after `afterSeq` that satisfies `match`, reading page by page. */
+async function findAfter(
+  readPage: (afterSeq: number, limit: number) => Promise<readonly AuditRawRow[]>,
+  afterSeq: number,
+  pageSize: number,
+  match: (row: AuditRawRow) => boolean,
+): Promise<AuditRawRow | undefined> {
+  for (let after = afterSeq; ; ) {
+    const rows = await readPage(after, pageSize);
+    const found = rows.find(match);
+    if (found) return found;
+    const last = rows.at(-1);
+    if (rows.length < pageSize || !last) return undefined;
+    after = last.seq;
+  }
+}
+
+/**
+ * Why `row`, the first one that is not the entry after `prev`, breaks the chain. `findMoved` looks
+ * for the entry that belongs at `row`'s place among the later rows.
+ */
+async function diagnose(row: AuditRawRow, prev: ChainLink | undefined, findMoved: () => Promise<AuditRawRow | undefined>, link: AuditLinker): Promise<ChainProblem> {
   const expectedSeq = (prev?.seq ?? 0) + 1;
-  if (link(row.prevHash, row.body) !== row.hash || bodySeq(row.body) !== row.seq) {
-    return { seq: row.seq, kind: 'edited', message: `entry ${row.seq} was modified: its hash does not match its content` };
-  }
-  if (row.seq > expectedSeq) {
-    const missing = row.seq - expectedSeq === 1 ? `entry ${expectedSeq} is` : `entries ${expectedSeq}–${row.seq - 1} are`;
-    return { seq: expectedSeq, kind: 'deleted', message: `${missing} missing` };
-  }
-  if (row.prevHash !== (prev?.hash ?? '')) {
+  if (row.seq > expectedSeq) return deleted(expectedSeq, row.seq - 1, '');
+  const intact = link(row.prevHash, row.body) === row.hash;
+  const writtenAs = bodySeq(row.body);
+  if (intact && writtenAs === row.seq) {
     return {
       seq: row.seq,
-      kind: row.seq === expectedSeq && prev ? 'inserted' : 'deleted',
+      kind: prev ? 'inserted' : 'deleted',
       message: `entry ${row.seq} does not follow entry ${prev?.seq ?? 0}: an entry was inserted or removed before it`,
     };
   }
-  return undefined;
+  // The entry that belongs at `expectedSeq`, if it is still stored further on (under a later seq).
+  const moved = await findMoved();
+  if (!intact) {
+    if (moved) {
+      const forged = moved.seq - 1 === row.seq ? `entry ${row.seq} was` : `entries ${row.seq}–${moved.seq - 1} were`;
+      return { seq: row.seq, kind: 'inserted', message: `${forged} inserted: the genuine entry ${expectedSeq} follows as ${moved.seq}` };
+    }
+    return { seq: row.seq, kind: 'edited', message: `entry ${row.seq} was modified: its hash does not match its content` };
+  }
+  if (writtenAs === undefined) return { seq: row.seq, kind: 'edited', message: `entry ${row.seq} was modified: its body has no sequence number` };
+  // A genuine entry, stored under a seq it was not written with.
+  if (moved) return { seq: row.seq, kind: 'edited', message: `entry ${row.seq} holds entry ${writtenAs}: entries were reordered` };
+  if (writtenAs > expectedSeq) return deleted(expectedSeq, writtenAs - 1, ' (later entries were renumbered)');
+  return { seq: row.seq, kind: 'inserted', message: `entry ${row.seq} is a copy of entry ${writtenAs}` };
+}
+
+function deleted(first: number, last: number, note: string): ChainProblem {
+  const missing = first === last ? `entry ${first} is` : `entries ${first}–${last} are`;
+  return { seq: first, kind: 'deleted', message: `${missing} missing${note}` };
 }

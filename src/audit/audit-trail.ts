@@ -2,7 +2,8 @@
  * The gateway's audit trail: admin actions are appended inside their own transactions (see
  * ConfigService); events the data plane raises (security events) are queued here and appended in
  * batches, off the request path. A failed append is retried on the next flush: entries stay queued
- * (up to `maxQueue`, beyond which the oldest are dropped and the drop is logged and counted).
+ * (up to `maxQueue`, beyond which the oldest are dropped and the drop is logged and counted; a batch
+ * being appended is held outside the queue until the append settles).
  *
  * Security events repeat (a scanner tries a thousand keys): the first occurrence of a `key` is
  * recorded at once, repeats within `dedupeWindowMs` are counted and recorded as one summary entry
@@ -32,6 +33,9 @@ export interface AuditTrailOptions {
   readonly maxQueue?: number;
   readonly now?: () => number;
 }
+
+/** Entries per append. */
+const BATCH_SIZE = 1000;
 
 interface Repeats {
   readonly event: SecurityEvent;
@@ -69,7 +73,10 @@ export class AuditTrail {
     this.#enqueue(this.#entry(event, undefined));
   }
 
-  /** Appends everything queued (and closes elapsed dedupe windows). Concurrent calls share one run. */
+  /**
+   * Appends everything queued, in batches (and closes elapsed dedupe windows), until the queue is
+   * empty or an append fails. Never rejects. Concurrent calls share one run.
+   */
   flush(): Promise<void> {
     this.#flushing ??= this.#flushOnce().finally(() => {
       this.#flushing = undefined;
@@ -82,10 +89,12 @@ export class AuditTrail {
     return verifyAuditChain((after, limit) => store.audit.raw(after, limit), this.link);
   }
 
-  /** Flushes (closing every dedupe window) and stops the timer. */
+  /** Stops the timer and flushes, closing every dedupe window. Entries still queued when storage fails stay queued. */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     for (const [key, r] of this.#repeats) this.#closeWindow(key, r);
+    // A run in progress may already be past its last batch: flush again once it has settled.
+    await this.#flushing;
     await this.flush();
   }
 
@@ -108,6 +117,11 @@ export class AuditTrail {
 
   #enqueue(entry: AuditEntryInput): void {
     this.#queue.push(entry);
+    this.#trim();
+  }
+
+  /** Drops the oldest entries beyond `maxQueue`, counting and logging the drop. */
+  #trim(): void {
     const max = this.#opts.maxQueue ?? 100_000;
     if (this.#queue.length > max) {
       const n = this.#queue.length - max;
@@ -120,13 +134,17 @@ export class AuditTrail {
   async #flushOnce(): Promise<void> {
     const now = (this.#opts.now ?? Date.now)();
     for (const [key, r] of this.#repeats) if (r.until <= now) this.#closeWindow(key, r);
-    if (this.#queue.length === 0) return;
-    const batch = this.#queue.slice(0, 1000);
-    try {
-      await this.#opts.store.audit.append(batch, this.link);
-      this.#queue.splice(0, batch.length);
-    } catch (err) {
-      this.#opts.logger.warn({ err, queued: this.#queue.length }, 'audit append failed; will retry');
+    while (this.#queue.length > 0) {
+      // Taken out of the queue while in flight, so that trimming meanwhile only drops queued entries.
+      const batch = this.#queue.splice(0, BATCH_SIZE);
+      try {
+        await this.#opts.store.audit.append(batch, this.link);
+      } catch (err) {
+        this.#queue.unshift(...batch);
+        this.#trim();
+        this.#opts.logger.warn({ err, queued: this.#queue.length }, 'audit append failed; will retry');
+        return;
+      }
     }
   }
 }

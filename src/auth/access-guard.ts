@@ -90,7 +90,6 @@ export function createAccessGuard(svc: GuardedService, snap: AccessSnapshot, rt:
     if (!rt.hasher.verify(key, entry.secretHash)) return fail('api-key', 'bad_secret');
     const bad = checkEntry('api-key', entry, ctx.clientCert, ctx.clientIp);
     if (bad) return bad;
-    rt.usage.touch(entry.id);
     return { ok: true, method: 'api-key', app: { tenant: entry.tenant, name: entry.application }, credentialId: entry.id, credential: entry.prefix, entry };
   }
 
@@ -172,10 +171,10 @@ export function createAccessGuard(svc: GuardedService, snap: AccessSnapshot, rt:
       successes.push(o);
     }
     if (!presentedAny || successes.length === 0) return fail('none', 'missing');
-    if (access.require === 'all') {
-      const first = successes[0]!.app;
-      if (successes.some((s) => s.app.tenant !== first.tenant || s.app.name !== first.name)) return fail('none', 'different_applications');
-    }
+    // Credentials naming different applications leave the caller ambiguous, whatever `require` says:
+    // with `any` the first would otherwise be the caller while another's credential (and scopes) rode along.
+    const first = successes[0]!.app;
+    if (successes.some((s) => s.app.tenant !== first.tenant || s.app.name !== first.name)) return fail('none', 'different_applications');
     return successes;
   }
 
@@ -183,7 +182,7 @@ export function createAccessGuard(svc: GuardedService, snap: AccessSnapshot, rt:
     rt.onFailure?.(failure.method, failure.reason);
     rt.failures.record(ctx.clientIp, svc.tenant);
     if (rt.failures.tenantBlocked(svc.tenant)) {
-      ctx.res.setHeader('retry-after', String(rt.failures.retryAfterSeconds(ctx.clientIp)));
+      ctx.res.setHeader('retry-after', String(rt.failures.retryAfterSeconds(svc.tenant, 'tenant')));
       throw gatewayError('TOO_MANY_AUTH_FAILURES');
     }
     ctx.res.setHeader('www-authenticate', WWW_AUTHENTICATE);
@@ -234,6 +233,8 @@ export function createAccessGuard(svc: GuardedService, snap: AccessSnapshot, rt:
       const status = snap.index.subscription(caller.tenant, caller.application, svc.tenant, svc.name);
       if (status === 'pending') throw gatewayError('SUBSCRIPTION_PENDING');
       if (status !== 'approved') throw gatewayError('ACCESS_DENIED', 'The application is not subscribed to this service');
+      // A use is a call let through: refused calls (another method missing, no subscription) are not.
+      if (caller.credentialId !== undefined) rt.usage.touch(caller.credentialId);
       if (access.forwardIdentity) {
         ctx.setUpstreamHeader('x-portcullis-tenant', caller.tenant);
         ctx.setUpstreamHeader('x-portcullis-application', caller.application);

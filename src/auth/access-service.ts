@@ -99,7 +99,8 @@ export class AccessService {
 
   /**
    * Issues a new secret for the same application, type, scopes and binding; the old one keeps working
-   * for `overlap`, then expires (never later than it would have anyway).
+   * for `overlap`, then expires (never later than it would have anyway). The replacement keeps the
+   * old expiry. Throws CONFLICT for a revoked or expired credential.
    */
   async rotateCredential(tenant: string, id: string, input: unknown): Promise<IssuedCredential & { previous: CredentialView }> {
     const { overlap } = parseInput(RotateInputSchema, input ?? {}, 'rotation');
@@ -109,6 +110,7 @@ export class AccessService {
       const old = await scope.credentials.get(id);
       if (!old) notFound('Credential', id);
       if (old.revokedAt !== null) throw gatewayError('CONFLICT', `Credential "${id}" is revoked; create a new one instead`);
+      if (old.expiresAt !== null && Date.parse(old.expiresAt) <= this.#now()) throw gatewayError('CONFLICT', `Credential "${id}" has expired; create a new one instead`);
       generated = old.type === 'api-key' ? generateApiKey() : generateClientCredentials();
       const created = await scope.credentials.create({
         application: old.application,

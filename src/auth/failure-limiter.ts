@@ -55,9 +55,9 @@ export class AuthFailureLimiter {
     this.#bump(`t:${tenant}`, 'tenant', tenant, this.#limits.perTenant);
   }
 
-  /** Seconds until a blocked source may try again (for Retry-After). */
-  retryAfterSeconds(source: string): number {
-    const w = this.#windows.get(`s:${source}`);
+  /** Seconds until the window of a blocked source (or tenant) ends (for Retry-After); at least 1. */
+  retryAfterSeconds(key: string, scope: FailureScope = 'source'): number {
+    const w = this.#windows.get(`${scope === 'source' ? 's' : 't'}:${key}`);
     return w ? Math.max(1, Math.ceil((w.endsAt - this.#now()) / 1000)) : 1;
   }
 

@@ -128,7 +128,13 @@ export class OAuthEndpoints {
     const creds = clientCredentials(ctx, form);
     const deny = (reason: string) => {
       rt.onFailure?.('oauth2-client', reason);
-      rt.failures.record(ctx.clientIp, entry?.tenant ?? '-');
+      const tenant = entry?.tenant ?? '-';
+      rt.failures.record(ctx.clientIp, tenant);
+      // Like the services' guards: failures against a tenant over its limit answer 429.
+      if (rt.failures.tenantBlocked(tenant)) {
+        ctx.res.setHeader('retry-after', String(rt.failures.retryAfterSeconds(tenant, 'tenant')));
+        return oauthError(ctx, 429, 'slow_down', 'Too many failed attempts; try again later');
+      }
       oauthError(ctx, 401, 'invalid_client', 'Client authentication failed');
     };
     const entry = creds && isClientId(creds.id) ? snapshot.access?.index.credential(creds.id) : undefined;

@@ -202,7 +202,7 @@ export class ConfigService {
       if (await scope.get(kind, spec.name)) throw gatewayError('CONFLICT', `${kind} "${spec.name}" already exists in tenant "${tenant}"`, [{ path: 'name', message: 'already exists' }]);
       const stored = this.sealOne(kind, tenant, spec, undefined);
       const created = await scope.create(kind, spec.name, stored);
-      await this.validateCandidate(tx, [{ from: objectPrefix(kind, tenant, spec.name), to: '' }]);
+      await this.validateCandidate(tx, tenant, [{ from: objectPrefix(kind, tenant, spec.name), to: '' }]);
       await this.audit(tx, [{ tenant, action: `${kind}.create`, object: { kind, name: spec.name }, after: redactSecrets(kind, stored) }]);
       return created;
     });
@@ -237,7 +237,7 @@ export class ConfigService {
       const stored = this.sealOne(kind, tenant, spec, existing.spec);
       if (jsonEqual(stored, existing.spec)) return { rec: existing, changed: false };
       const updated = await scope.update(kind, name, stored, existing.version);
-      await this.validateCandidate(tx, [{ from: objectPrefix(kind, tenant, name), to: '' }]);
+      await this.validateCandidate(tx, tenant, [{ from: objectPrefix(kind, tenant, name), to: '' }]);
       await this.audit(tx, [{ tenant, action: `${kind}.update`, object: { kind, name }, before: redactSecrets(kind, existing.spec), after: redactSecrets(kind, stored) }]);
       return { rec: updated, changed: true };
     });
@@ -263,7 +263,14 @@ export class ConfigService {
         }
       }
       await removeObject(scope, kind, name);
-      await this.validateCandidate(tx, []);
+      try {
+        await this.validateCandidate(tx, tenant, []);
+      } catch (err) {
+        // What a deletion breaks is a reference to the deleted object: the deletion conflicts with it.
+        if (!(err instanceof GatewayError) || err.code !== Errors.VALIDATION.code) throw err;
+        const first = err.details?.[0];
+        throw gatewayError('CONFLICT', `${kind} "${name}" is still in use${first ? `: ${first.path}: ${first.message}` : ''}`, err.details, err);
+      }
       await this.audit(tx, [{ tenant, action: `${kind}.delete`, object: { kind, name }, before: redactSecrets(kind, existing.spec) }]);
     });
     await this.notify();
@@ -333,7 +340,7 @@ export class ConfigService {
           const rewrites: PathRewrite[] = CONFIG_KINDS.flatMap((kind) =>
             desired[kind].map((p) => ({ from: objectPrefix(kind, tenant, (p.spec as { name: string }).name), to: joinPath(p.path) })),
           );
-          await this.validateCandidate(tx, rewrites);
+          await this.validateCandidate(tx, tenant, rewrites);
         }
         if (opts.dryRun) throw new DryRunRollback();
         await this.audit(
@@ -383,8 +390,8 @@ export class ConfigService {
    * Re-reads the whole configuration through the transaction (including its own uncommitted writes)
    * and plans it. Throws (rolling the transaction back) when the result would not load.
    */
-  private async validateCandidate(tx: StoreTx, rewrites: readonly PathRewrite[]): Promise<void> {
-    const dump = await candidateDump(tx.planning);
+  private async validateCandidate(tx: StoreTx, tenant: string, rewrites: readonly PathRewrite[]): Promise<void> {
+    const dump = await candidateDump(tx.planning, tenant);
     try {
       planSnapshot(dump, this.deps.plugins);
     } catch (err) {
@@ -419,13 +426,20 @@ async function removeObject(scope: TenantScope, kind: ConfigKind, name: string):
   await scope.delete(kind, name);
 }
 
-/** Every tenant and object as the transaction sees them. (`store.loadAll()` cannot run inside a transaction.) */
-async function candidateDump(tx: StoreTx['planning']): Promise<ConfigDump> {
+/** Kinds whose validity depends only on their own tenant: other tenants' are not re-read. */
+const TENANT_LOCAL_KINDS: ReadonlySet<ConfigKind> = new Set(['application', 'jwt-issuer']);
+
+/**
+ * Every tenant and object as the transaction sees them (`store.loadAll()` cannot run inside a
+ * transaction), except tenant-local kinds of tenants other than `changed`: those did not change and
+ * were valid, and there can be very many (100,000 applications).
+ */
+async function candidateDump(tx: StoreTx['planning'], changed: string): Promise<ConfigDump> {
   const tenants = await tx.tenants.list();
   const objects: ConfigRecord[] = [];
   for (const t of tenants) {
     const scope: TenantScopeReader = await tx.tenant(t.name);
-    for (const kind of CONFIG_KINDS) objects.push(...(await scope.listAll(kind)));
+    for (const kind of CONFIG_KINDS) if (t.name === changed || !TENANT_LOCAL_KINDS.has(kind)) objects.push(...(await scope.listAll(kind)));
   }
   return { revision: -1, tenants, objects, credentials: [], subscriptions: [] };
 }

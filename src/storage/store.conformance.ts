@@ -1,32 +1,25 @@
 /**
  * The one conformance suite every {@link Store} backend must pass. A backend's test file calls
  * `storeConformance(name, open)`; `open` must return a new, unmigrated store each call (on the same
- * database or a fresh one: the suite does not rely on either). Tests share one store and isolate
- * themselves by creating their own uniquely named tenants.
+ * database or a fresh one: the suite does not rely on either, except that the audit log of the first
+ * store opened must be empty, because the suite verifies the whole hash chain). Tests share one
+ * store and isolate themselves by creating their own uniquely named tenants.
+ *
+ * The groups for credentials, subscriptions, the audit log and the tenant-bound view live in
+ * `conformance/`; this file is the entry point and holds the core groups.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { Errors, GatewayError, type ErrorKind } from '../core/errors.js';
+import { auditLinker } from '../audit/audit-chain.js';
 import { DEFAULT_TENANT } from '../model/common.js';
+import { auditConformance } from './conformance/audit.conformance.js';
+import { assertIso, rejectsWith, UUID_RE, type ConformanceContext } from './conformance/context.conformance.js';
+import { credentialsConformance } from './conformance/credentials.conformance.js';
+import { subscriptionsConformance } from './conformance/subscriptions.conformance.js';
+import { tenantBoundConformance } from './conformance/tenant-bound.conformance.js';
 import type { ConfigRecord, Store, TenantScope } from './store.js';
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-/** Rejects with a GatewayError of this kind. */
-async function rejectsWith(promise: Promise<unknown>, kind: ErrorKind): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof GatewayError, `expected a GatewayError, got ${String(err)}`);
-    assert.equal(err.code, Errors[kind].code, `expected ${kind}, got ${err.code}: ${err.message}`);
-    return true;
-  });
-}
-
-function assertIso(value: string | null): void {
-  assert.ok(value !== null);
-  assert.equal(new Date(value).toISOString(), value);
-}
 
 export function storeConformance(name: string, open: () => Promise<Store>): void {
   describe(`Store conformance: ${name}`, () => {
@@ -45,6 +38,15 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
     function inTenant<T>(tenant: string, fn: (scope: TenantScope) => Promise<T>): Promise<T> {
       return store.transaction(async (tx) => fn(await tx.tenant(tenant)));
     }
+    const ctx: ConformanceContext = {
+      get store() {
+        return store;
+      },
+      link: auditLinker(randomBytes(32)),
+      unique,
+      newTenant,
+      inTenant,
+    };
 
     before(async () => {
       store = await open();
@@ -403,5 +405,10 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         assert.ok(!(await store.adminTokens.list()).some((t) => t.id === token.id));
       });
     });
+
+    credentialsConformance(ctx);
+    subscriptionsConformance(ctx);
+    auditConformance(ctx);
+    tenantBoundConformance(ctx);
   });
 }

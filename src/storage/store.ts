@@ -149,7 +149,10 @@ export interface TenantSubscriptions extends TenantSubscriptionsReader {
    * CONFLICT while a pending or approved one exists for the same pair.
    */
   create(input: { application: string; serviceTenant: string; service: string; status: SubscriptionStatus; requestedBy: string | null; comment?: string | null }): Promise<SubscriptionRecord>;
-  /** Provider side only (or both sides for `revoked`): sets the status. Undefined when not reachable. */
+  /**
+   * Provider side only (or both sides for `revoked`): sets the status. Undefined when not reachable:
+   * not this tenant's on the given side, or a subscriber-side status other than `revoked`.
+   */
   decide(id: string, decision: { status: SubscriptionStatus; comment: string | null; decidedBy: string | null; side: 'provider' | 'subscriber' }): Promise<SubscriptionRecord | undefined>;
   /** Deletes every subscription of an application (subscriber side); returns how many. */
   deleteForApplication(application: string): Promise<number>;

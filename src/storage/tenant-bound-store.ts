@@ -72,10 +72,16 @@ export function tenantBoundStore(store: Store, tenant: string): Store {
       };
     },
     getSetting: (key) => store.getSetting(key),
-    putSettingIfAbsent: (key, value) => store.putSettingIfAbsent(key, value),
+    putSettingIfAbsent: () => Promise.reject(gatewayError('FORBIDDEN', 'Only platform administrators change instance settings')),
     putSetting: () => Promise.reject(gatewayError('FORBIDDEN', 'Only platform administrators change instance settings')),
     adminTokens: boundAdminTokens(store.adminTokens, tenant),
     audit: boundAudit(store.audit, tenant),
-    touchCredentials: (uses) => store.touchCredentials(uses),
+    // Other tenants' credentials do not exist here: their uses are dropped, as for unknown ids.
+    touchCredentials: async (uses) => {
+      const own = await store.tenant(tenant);
+      const mine = [];
+      for (const use of uses) if (await own.credentials.get(use.id)) mine.push(use);
+      if (mine.length > 0) await store.touchCredentials(mine);
+    },
   };
 }

@@ -8,7 +8,7 @@ import { mapSubscriptions, selectSubscriptions } from './subscriptions.js';
 import { SqlAdminTokens } from './admin-tokens.js';
 import { bumpRevision, readRevision } from './config-revision.js';
 import type { Database } from './database.js';
-import { toConfigRecord, toTenantRecord } from './row-mapping.js';
+import { normaliseTimestamp, toConfigRecord, toTenantRecord } from './row-mapping.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { withStorageErrors } from './storage-errors.js';
 import { SqlStoreTx } from './store-tx.js';
@@ -159,11 +159,13 @@ export class SqlStore implements Store {
   touchCredentials(uses: ReadonlyArray<{ id: string; at: string }>): Promise<void> {
     return this.#guard(async () => {
       for (const u of uses) {
+        // Normalised, as every stored instant: SQLite compares them as text.
+        const at = normaliseTimestamp(u.at, 'at');
         await this.db
           .updateTable('credentials')
-          .set({ last_used_at: u.at })
+          .set({ last_used_at: at })
           .where('id', '=', u.id)
-          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', u.at)]))
+          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
           .execute();
       }
     });

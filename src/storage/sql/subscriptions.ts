@@ -141,6 +141,8 @@ export class SqlTenantSubscriptions extends SqlTenantSubscriptionsReader impleme
 
   decide(id: string, decision: { status: SubscriptionStatus; comment: string | null; decidedBy: string | null; side: 'provider' | 'subscriber' }): Promise<SubscriptionRecord | undefined> {
     return this.guard(async () => {
+      // The subscriber side may only end its subscription, never approve (or reject) it.
+      if (decision.side === 'subscriber' && decision.status !== 'revoked') return undefined;
       const column = decision.side === 'provider' ? 'service_tenant_id' : 'tenant_id';
       const now = new Date().toISOString();
       const r = await this.db

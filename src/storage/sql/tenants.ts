@@ -78,6 +78,16 @@ export class SqlTenantsWriter implements TenantsWriter {
         .limit(1)
         .executeTakeFirst();
       if (owned) throw gatewayError('CONFLICT', `Tenant "${name}" still owns configuration objects; delete them first`);
+      // Checked before deleting: on PostgreSQL a foreign-key violation would abort the whole transaction.
+      const credential = await this.db.selectFrom('credentials').select('id').where('tenant_id', '=', row.id).limit(1).executeTakeFirst();
+      if (credential) throw gatewayError('CONFLICT', `Tenant "${name}" still has application credentials; delete them first`);
+      const subscription = await this.db
+        .selectFrom('subscriptions')
+        .select('id')
+        .where((eb) => eb.or([eb('tenant_id', '=', row.id), eb('service_tenant_id', '=', row.id)]))
+        .limit(1)
+        .executeTakeFirst();
+      if (subscription) throw gatewayError('CONFLICT', `Tenant "${name}" still has subscriptions (as subscriber or provider); delete them first`);
       try {
         await this.db.deleteFrom('tenants').where('id', '=', row.id).execute();
       } catch (err) {

@@ -36,8 +36,11 @@ export class SqliteDialect implements SqlDialect {
     return this.writeTransaction(db, (conn) => fn(conn, undefined));
   }
 
+  /** Deferred and NO ACTION checks report SQLITE_CONSTRAINT_FOREIGNKEY; ON DELETE RESTRICT reports SQLITE_CONSTRAINT_TRIGGER. */
   isForeignKeyViolation(err: unknown): boolean {
-    return errorCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+    const code = errorCode(err);
+    if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return true;
+    return code === 'SQLITE_CONSTRAINT_TRIGGER' && err instanceof Error && err.message.includes('FOREIGN KEY constraint failed');
   }
 
   toStorageError(err: unknown, context?: string): GatewayError {
