@@ -31,6 +31,8 @@ interface Success {
   readonly credentialId: string | undefined;
   readonly credential: string;
   readonly entry: CredentialEntry | undefined;
+  /** The request header the credential came in: consumed by the gateway, never forwarded upstream. */
+  readonly header?: 'x-api-key' | 'authorization' | undefined;
 }
 
 interface Failure {
@@ -90,7 +92,7 @@ export function createAccessGuard(svc: GuardedService, snap: AccessSnapshot, rt:
     if (!rt.hasher.verify(key, entry.secretHash)) return fail('api-key', 'bad_secret');
     const bad = checkEntry('api-key', entry, ctx.clientCert, ctx.clientIp);
     if (bad) return bad;
-    return { ok: true, method: 'api-key', app: { tenant: entry.tenant, name: entry.application }, credentialId: entry.id, credential: entry.prefix, entry };
+    return { ok: true, method: 'api-key', app: { tenant: entry.tenant, name: entry.application }, credentialId: entry.id, credential: entry.prefix, entry, header: p.apiKeyHeader };
   }
 
   function boundOk(v: VerifiedJwt, cert: ClientCertificate | undefined): boolean {
@@ -101,7 +103,7 @@ export function createAccessGuard(svc: GuardedService, snap: AccessSnapshot, rt:
     if (!boundOk(v, cert)) return fail('jwt', 'certificate_binding');
     const app = snap.index.jwtApplication(v.tenant, v.issuerName, v.subject);
     if (!app) return fail('jwt', 'unmapped_subject');
-    return { ok: true, method: 'jwt', app, credentialId: undefined, credential: v.issuerName, entry: undefined };
+    return { ok: true, method: 'jwt', app, credentialId: undefined, credential: v.issuerName, entry: undefined, header: 'authorization' };
   }
 
   function oauthDone(v: VerifiedJwt, tenant: string, ctx: RequestContext): Outcome {
@@ -111,7 +113,7 @@ export function createAccessGuard(svc: GuardedService, snap: AccessSnapshot, rt:
     if (!entry || entry.type !== 'oauth-client' || entry.tenant !== tenant || v.claims.sub !== entry.application) return fail('oauth2', 'unknown_client');
     const bad = checkEntry('oauth2', entry, cert, ctx.clientIp);
     if (bad) return bad;
-    return { ok: true, method: 'oauth2', app: { tenant, name: entry.application }, credentialId: entry.id, credential: entry.prefix, entry };
+    return { ok: true, method: 'oauth2', app: { tenant, name: entry.application }, credentialId: entry.id, credential: entry.prefix, entry, header: 'authorization' };
   }
 
   const rejected = (method: AuthMethod) => (err: unknown) => fail(method, err instanceof JwtRejected ? err.reason : 'error');
@@ -180,7 +182,9 @@ export function createAccessGuard(svc: GuardedService, snap: AccessSnapshot, rt:
 
   function refuse(ctx: RequestContext, failure: Failure): never {
     rt.onFailure?.(failure.method, failure.reason);
-    rt.failures.record(ctx.clientIp, svc.tenant);
+    // A request that presented nothing guessed nothing (a health check, a browser's first try): it
+    // gets its 401 but does not count towards the failure limits, so it cannot lock a shared address out.
+    if (failure.reason !== 'missing') rt.failures.record(ctx.clientIp, svc.tenant);
     if (rt.failures.tenantBlocked(svc.tenant)) {
       ctx.res.setHeader('retry-after', String(rt.failures.retryAfterSeconds(svc.tenant, 'tenant')));
       throw gatewayError('TOO_MANY_AUTH_FAILURES');
@@ -203,6 +207,9 @@ export function createAccessGuard(svc: GuardedService, snap: AccessSnapshot, rt:
       modelScopes: entry?.modelScopes,
     };
     ctx.caller = caller;
+    // The gateway's credentials stop here: an upstream (possibly another tenant's, for a shared
+    // service) never receives a key or token it could replay.
+    for (const s of result) if (s.header !== undefined) ctx.consumeRequestHeader(s.header);
   }
 
   return {

@@ -11,13 +11,15 @@ import { API_KEY_PREFIX } from './credential-secrets.js';
 export interface PresentedCredentials {
   /** An API key (from x-api-key, or a Bearer value that looks like one). */
   readonly apiKey: string | undefined;
+  /** The header the API key came in. */
+  readonly apiKeyHeader: 'x-api-key' | 'authorization' | undefined;
   /** A Bearer token that is not an API key (a JWT). */
   readonly bearer: string | undefined;
   readonly malformed: boolean;
 }
 
-const NONE: PresentedCredentials = Object.freeze({ apiKey: undefined, bearer: undefined, malformed: false });
-const MALFORMED: PresentedCredentials = Object.freeze({ apiKey: undefined, bearer: undefined, malformed: true });
+const NONE: PresentedCredentials = Object.freeze({ apiKey: undefined, apiKeyHeader: undefined, bearer: undefined, malformed: false });
+const MALFORMED: PresentedCredentials = Object.freeze({ apiKey: undefined, apiKeyHeader: undefined, bearer: undefined, malformed: true });
 
 /** Longest credential header value considered at all. */
 const MAX_LENGTH = 8192;
@@ -35,7 +37,7 @@ export function presentedCredentials(headers: IncomingHttpHeaders): PresentedCre
   }
   if (bearer !== undefined && bearer.startsWith(API_KEY_PREFIX)) {
     if (xKey !== undefined && xKey !== bearer) return MALFORMED;
-    return { apiKey: bearer, bearer: undefined, malformed: false };
+    return { apiKey: bearer, apiKeyHeader: xKey === undefined ? 'authorization' : 'x-api-key', bearer: undefined, malformed: false };
   }
-  return { apiKey: xKey, bearer, malformed: false };
+  return { apiKey: xKey, apiKeyHeader: xKey === undefined ? undefined : 'x-api-key', bearer, malformed: false };
 }

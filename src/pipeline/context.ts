@@ -60,6 +60,11 @@ export class RequestContext {
    * by the proxy after its own header rules, so they win.
    */
   upstreamHeaderEdits: Map<string, string | null> | undefined = undefined;
+  /**
+   * Client request headers the gateway consumed (credentials it verified): the client's copies are
+   * not forwarded upstream. Headers the service itself configures are unaffected.
+   */
+  consumedHeaders: Set<string> | undefined = undefined;
   /** Per-request values plugins share with later phases, keyed by plugin name. Created lazily. */
   private localsStore: Map<string, unknown> | undefined;
 
@@ -104,6 +109,11 @@ export class RequestContext {
   finalHeaders(headers: Record<string, string | string[] | undefined>): void {
     headers['x-request-id'] = this.requestId;
     if (this.isDraining() && this.req.httpVersionMajor < 2) headers.connection = 'close';
+  }
+
+  /** Marks a client request header as consumed (see {@link consumedHeaders}). `name` must be lower-case. */
+  consumeRequestHeader(name: string): void {
+    (this.consumedHeaders ??= new Set()).add(name);
   }
 
   /** Sets (or with null, removes) a header on the upstream request. `name` must be lower-case. */

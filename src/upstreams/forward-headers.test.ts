@@ -63,6 +63,15 @@ describe('upstreamRequestHeaders', () => {
     const kept = pairs(upstreamRequestHeaders({ ...base, upstreamHost: undefined }));
     assert.equal(kept.host, 'api.example.com');
   });
+
+  it("drops the client's copy of consumed credential headers, keeping the service's own", () => {
+    const raw = ['Authorization', 'Bearer client-token', 'X-Api-Key', 'pck_x', 'Accept', '*/*'];
+    const h = pairs(upstreamRequestHeaders({ ...base, rawHeaders: raw, consumed: new Set(['authorization', 'x-api-key']), extra: [['authorization', 'Bearer upstream']] }));
+    assert.equal(h.Authorization, undefined);
+    assert.equal(h['X-Api-Key'], undefined);
+    assert.equal(h.authorization, 'Bearer upstream');
+    assert.equal(h.Accept, '*/*');
+  });
 });
 
 describe('upstreamRequestHeaders from HTTP/2 clients', () => {

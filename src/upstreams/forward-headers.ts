@@ -46,6 +46,8 @@ export interface ForwardInput {
   extra: ReadonlyArray<readonly [string, string]>;
   /** Plugin edits (lower-case name → value, null removes); they win over everything. */
   edits: ReadonlyMap<string, string | null> | undefined;
+  /** Client headers the gateway consumed (verified credentials): dropped; `extra` and `edits` still apply. */
+  consumed?: ReadonlySet<string> | undefined;
   /** Protocol token for Via ("1.1" or "2.0"). */
   httpVersion: string;
 }
@@ -76,12 +78,13 @@ export function upstreamRequestHeaders(input: ForwardInput): string[] {
   let h2Cookie: string | undefined;
   const h2 = input.httpVersion === '2.0';
   const edits = input.edits;
+  const consumed = input.consumed;
   const extraNames = input.extra.length > 0 ? new Set(input.extra.map(([n]) => n)) : undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.charCodeAt(0) === 58 /* : */) continue; // HTTP/2 pseudo-header
     const name = raw[i]!.toLowerCase();
     const value = raw[i + 1]!;
-    if (HOP_BY_HOP.has(name) || GATEWAY_ONLY.has(name) || dropped?.has(name) || extraNames?.has(name) || edits?.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || GATEWAY_ONLY.has(name) || dropped?.has(name) || extraNames?.has(name) || edits?.has(name) || consumed?.has(name)) continue;
     if (REWRITTEN.has(name)) {
       if (name === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
       else if (name === 'x-forwarded-proto') xfProto ??= value;

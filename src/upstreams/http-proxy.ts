@@ -37,6 +37,7 @@ export function proxyRequest(ctx: RequestContext, cluster: Cluster, settings: Pr
     requestId: ctx.requestId,
     extra: cluster.options.headers,
     edits: ctx.upstreamHeaderEdits,
+    consumed: ctx.consumedHeaders,
     httpVersion: req.httpVersionMajor === 2 ? '2.0' : '1.1',
   });
   const path = endpoint.basePath + ctx.upstreamPath + ctx.query;

@@ -234,10 +234,17 @@ describe('API keys', () => {
     assert.equal(seen['x-portcullis-tenant'], tenant);
     assert.equal(seen['x-portcullis-credential'], key.prefix);
     assert.equal(seen['x-portcullis-auth-method'], 'api-key');
+    assert.equal(seen['x-api-key'], undefined, 'the key the gateway verified is not passed on');
+    const bearer = await call(gw, servicePath(tenant, 'api'), { headers: { authorization: `Bearer ${key.secret}` } });
+    assert.equal(bearer.status, 200, bearer.text);
+    assert.equal(bearer.json.headers.authorization, undefined, 'the key the gateway verified is not passed on');
     for (const svc of ['quiet', 'public']) {
       const q = await call(gw, servicePath(tenant, svc), { headers: { ...forged, 'x-api-key': key.secret } });
       assert.equal(q.status, 200, q.text);
       for (const name of Object.keys(forged)) assert.equal(q.json.headers[name], undefined, `${svc}: ${name} reached the upstream`);
     }
+    // A public service authenticates nothing, so consumes nothing: its client's headers pass.
+    const open = await call(gw, servicePath(tenant, 'public'), { headers: { 'x-api-key': 'for-the-upstream' } });
+    assert.equal(open.json.headers['x-api-key'], 'for-the-upstream');
   });
 });

@@ -56,6 +56,10 @@ describe('failed authentication', () => {
   it('answers 429 with Retry-After once a source is over its limit, and audits it', async () => {
     const source = '127.0.0.2';
     const { key, path } = await keyedTenant('f-source');
+    for (let i = 1; i <= PER_SOURCE + 2; i++) {
+      const bare = await curl(gw, path, { from: source });
+      assert.equal(bare.status, 401, 'a request without credentials is refused, and does not count');
+    }
     for (let i = 1; i <= PER_SOURCE; i++) {
       const r = await curl(gw, path, { from: source, headers: { 'x-api-key': badKey(key.prefix) } });
       assert.equal(r.status, 401, `attempt ${i}`);
