@@ -203,6 +203,8 @@ export class Gateway {
       store,
       plugins,
       logger,
+      // JWKS resolvers only an old snapshot used are dropped (their agents closed).
+      onSwap: (next) => void access.jwks.retain(next.access?.jwt.jwksResolvers ?? []).catch((err: unknown) => logger.warn({ err }, 'releasing JWKS caches failed')),
       pollIntervalMs: settings.configPollInterval,
       deps: { pools, secrets, globalInstances, tls: tlsBuild, access, proxy: { maxBodyBytes: settings.limits.maxBodySize, isTrustedPeer: trustedPeers(settings.trustedProxies) } },
     });
@@ -238,7 +240,13 @@ export class Gateway {
           onDrainStart,
           tls: settings.https.tls,
           hsts: settings.https.hsts,
-          tlsOptions: { SNICallback: this.edge.sniCallback, secureOptions: (tlsBuild.policy.secureOptions ?? 0) | NO_RESUMPTION_OPTIONS.secureOptions },
+          tlsOptions: {
+            SNICallback: this.edge.sniCallback,
+            secureOptions: (tlsBuild.policy.secureOptions ?? 0) | NO_RESUMPTION_OPTIONS.secureOptions,
+            // A client that sends no server name (connecting by IP address) gets the listener's own
+            // context, not the default domain's: it must trust the same client CAs.
+            ...(tlsBuild.fallback?.clientAuth.trustedCas ? { ca: tlsBuild.fallback.clientAuth.trustedCas } : {}),
+          },
           configureServer: (server) => attachTlsEdge(server, this.edge, () => snapshots.current?.tls),
         }),
       );

@@ -11,19 +11,22 @@ export interface SnapshotManagerOptions {
   /** How often to check the shared revision for changes made by other nodes, ms. */
   readonly pollIntervalMs: number;
   readonly deps: Omit<MaterializeDeps, 'plugins' | 'logger'>;
+  /** Told of every new snapshot after it is in force (to release caches the old one alone used). */
+  readonly onSwap?: ((next: Snapshot) => void) | undefined;
 }
 
 /**
  * Owns the current snapshot. It rebuilds when the store's revision moves (polled, so changes made on
  * any node arrive within one interval) or when told a local write happened, and swaps atomically: a
  * failed build keeps the previous snapshot serving. Reloads never overlap; requests for a reload
- * while one runs are coalesced into one more.
+ * while one runs are coalesced into one more, which starts after it (the running one may have read
+ * the store before the caller's write), and resolve when that one is done.
  */
 export class SnapshotManager {
   private snapshot: Snapshot | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private again = false;
+  private queued: Promise<void> | undefined;
   private lastError: Error | undefined;
   private stopped = false;
 
@@ -51,20 +54,26 @@ export class SnapshotManager {
     this.timer.unref();
   }
 
-  /** Rebuilds now (after a local write). Resolves when the snapshot in force reflects the store. */
+  /**
+   * Rebuilds (after a local write). Resolves once a reload that started after this call is done, so
+   * the snapshot in force then reflects every write committed before the call.
+   */
   reload(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = this.reloadNow(false).finally(() => {
-      this.running = undefined;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        void this.reload();
-      }
+    if (this.stopped) return Promise.resolve();
+    if (!this.running) return this.startReload();
+    this.queued ??= this.running.then(() => {
+      this.queued = undefined;
+      return this.stopped ? undefined : (this.running ?? this.startReload());
     });
-    return this.running;
+    return this.queued;
+  }
+
+  private startReload(): Promise<void> {
+    const run: Promise<void> = this.reloadNow(false).finally(() => {
+      if (this.running === run) this.running = undefined;
+    });
+    this.running = run;
+    return run;
   }
 
   private async checkRevision(): Promise<void> {
@@ -87,6 +96,11 @@ export class SnapshotManager {
       this.snapshot = next;
       this.lastError = undefined;
       previous?.retire();
+      try {
+        this.opts.onSwap?.(next);
+      } catch (err) {
+        this.opts.logger.warn({ err }, 'snapshot swap hook failed');
+      }
       this.opts.logger.info({ revision: next.revision, routes: next.router.size }, 'config snapshot loaded');
     } catch (err) {
       this.lastError = err as Error;

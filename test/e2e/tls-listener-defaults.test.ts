@@ -64,6 +64,10 @@ describe('listener TLS defaults', () => {
       const withCert = await handshake(gw, 'localhost', gw.caPem, client);
       assert.equal(withCert.ok, true);
       assert.equal(withCert.status, 404);
+      // A client connecting by IP address sends no server name: the same policy, the same CAs.
+      const byIp = await handshake(gw, undefined, gw.caPem, client);
+      assert.equal(byIp.ok, true, 'a valid client certificate over a connection without SNI');
+      assert.equal((await handshake(gw, undefined, gw.caPem)).ok, false, 'no certificate, no SNI');
     } finally {
       await gw.stop();
     }
