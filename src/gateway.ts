@@ -111,9 +111,15 @@ export class Gateway {
       current: () => this.snapshotManager?.current?.tls,
       logger: this.logger,
       listener: 'https',
-      onRejection: (reason) => {
+      onRejection: (reason, where) => {
         this.metrics.tlsRejections.inc({ listener: 'https', reason });
-        this.auditTrail?.security(`tls:${reason}`, { action: 'security.certificate_rejected', tenant: null, sourceIp: null, details: { listener: 'https', reason } });
+        const tenant = where.tenant ?? null;
+        this.auditTrail?.security(`tls:${tenant ?? '-'}:${where.remote ?? '-'}:${reason}`, {
+          action: 'security.certificate_rejected',
+          tenant,
+          sourceIp: where.remote ?? null,
+          details: { listener: 'https', reason },
+        });
       },
     });
   }

@@ -39,8 +39,8 @@ export interface TlsEdgeOptions {
   readonly logger: Logger;
   readonly listener: string;
   readonly now?: () => Date;
-  /** Told of every refusal (metrics). */
-  readonly onRejection?: (reason: string) => void;
+  /** Told of every refusal (metrics, audit): the reason, the domain's tenant when known, the peer address. */
+  readonly onRejection?: (reason: string, where: { readonly tenant: string | undefined; readonly remote: string | undefined }) => void;
 }
 
 export class TlsEdge {
@@ -75,7 +75,7 @@ export class TlsEdge {
 
   private refuse(socket: TLSSocket, reason: string, servername: string | undefined, domain?: TlsDomain): false {
     this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1);
-    this.opts.onRejection?.(reason);
+    this.opts.onRejection?.(reason, { tenant: domain?.tenant, remote: socket.remoteAddress?.replace(/^::ffff:/, '') });
     const peer = socket.getPeerX509Certificate?.();
     this.opts.logger.warn(
       {

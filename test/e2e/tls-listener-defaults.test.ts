@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { createRootCa, issueCertificate, type CertificateIssuer } from '../../src/pki/issue-certificate.js';
-import { startGateway, type TestGateway } from './harness.js';
+import { startGateway, waitFor, type TestGateway } from './harness.js';
 
 const DAY = 86_400_000;
 
@@ -68,6 +68,11 @@ describe('listener TLS defaults', () => {
       const byIp = await handshake(gw, undefined, gw.caPem, client);
       assert.equal(byIp.ok, true, 'a valid client certificate over a connection without SNI');
       assert.equal((await handshake(gw, undefined, gw.caPem)).ok, false, 'no certificate, no SNI');
+      // Refusals are security events in the audit trail (deduplicated per source and reason).
+      await waitFor(async () => {
+        const audit = await gw.admin('GET', '/admin/v1/audit?limit=1000');
+        return audit.body.items.some((e: { action: string; sourceIp: string | null; details: { reason?: string } }) => e.action === 'security.certificate_rejected' && e.sourceIp === '127.0.0.1' && typeof e.details.reason === 'string');
+      }, 5000, 'a security.certificate_rejected audit entry');
     } finally {
       await gw.stop();
     }
