@@ -99,8 +99,11 @@ const SEVERE = new Set(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']);
  *   PFS*, FS*, DH_groups                            forward secrecy, curves, finite-field groups (-f; name varies by version)
  *   cipher_order, cipherorder_*, protocol_negotiated, cipher_negotiated, cipher-*   server preference (-P)
  * Any of these at LOW or above fails the test. WARN and FATAL findings (a scan that could not do its
- * job) fail it too, whatever their id.
+ * job) fail it too, whatever their id, except those about the scanning machine's own OpenSSL that do
+ * not touch what is checked here (ENVIRONMENT_WARNINGS).
  */
+/** `engine_problem`: the local OpenSSL 3 has no engine (GOST) support; it only limits GOST cipher probes. */
+const ENVIRONMENT_WARNINGS = new Set(['engine_problem']);
 const POLICY_IDS = /^(SSLv2|SSLv3|TLS1(_[123])?|NPN|ALPN(_HTTP2)?|cipherlist_.+|P?FS(_.+)?|DH_groups|cipher_order|cipherorder_.+|protocol_negotiated|cipher_negotiated|cipher[-_].+)$/;
 
 describe('listener TLS policy (defaults)', () => {
@@ -129,7 +132,7 @@ describe('listener TLS policy (defaults)', () => {
       const findings = JSON.parse(await readFile(jsonFile, 'utf8').catch(() => '[]')) as Array<{ id: string; severity: string; finding: string }>;
       const byId = new Map(findings.map((f) => [f.id, f]));
       assert.ok(byId.has('TLS1_2') && byId.has('cipherlist_STRONG'), `testssl produced no usable result (${Date.now() - t0} ms):\n${out}`);
-      const broken = findings.filter((f) => f.severity === 'WARN' || f.severity === 'FATAL');
+      const broken = findings.filter((f) => (f.severity === 'WARN' || f.severity === 'FATAL') && !ENVIRONMENT_WARNINGS.has(f.id));
       assert.deepEqual(broken, [], 'the scan reported problems running');
       const severe = findings.filter((f) => POLICY_IDS.test(f.id) && SEVERE.has(f.severity));
       assert.deepEqual(severe, [], `protocol/cipher findings at LOW or above:\n${out}`);
