@@ -46,6 +46,10 @@ import { OAuthEndpoints } from './auth/oauth-token-endpoint.js';
 import { subscriptionNotifier } from './auth/subscription-webhook.js';
 import { UsageRecorder } from './auth/usage-recorder.js';
 import { instanceKey } from './secrets/instance-secret.js';
+import { CaService } from './pki/ca-service.js';
+import type { RequestContext } from './pipeline/context.js';
+import type { Snapshot } from './snapshot/snapshot.js';
+import { PkiEndpoints } from './pki/pki-endpoints.js';
 
 export interface GatewayOptions {
   readonly settings: Settings;
@@ -210,6 +214,8 @@ export class Gateway {
       plugins,
       logger,
       // JWKS resolvers only an old snapshot used are dropped (their agents closed).
+      // CRLs are valid 7 days: re-sign them daily even when nothing changes.
+      maxAgeMs: 86_400_000,
       onSwap: (next) => void access.jwks.retain(next.access?.jwt.jwksResolvers ?? []).catch((err: unknown) => logger.warn({ err }, 'releasing JWKS caches failed')),
       pollIntervalMs: settings.configPollInterval,
       deps: { pools, secrets, globalInstances, tls: tlsBuild, access, proxy: { maxBodyBytes: settings.limits.maxBodySize, isTrustedPeer: trustedPeers(settings.trustedProxies) } },
@@ -226,8 +232,16 @@ export class Gateway {
       onCommitted: () => snapshots.reload(),
       onSubscriptionRequested: subscriptionNotifier(secrets, logger),
     });
+    const caService = new CaService({ store, secrets, audit: audit.link, baseUrl: () => this.pkiBaseUrl(), onCommitted: () => snapshots.reload() });
     const oauthEndpoints = new OAuthEndpoints(access, { tokenTtlSeconds: Math.round(settings.auth.tokenTtl / 1000) });
-    const handler = createRequestHandler({ snapshots, logger, isDraining: () => this.draining, internal: (ctx, snap) => oauthEndpoints.handle(ctx, snap) });
+    const pkiEndpoints = new PkiEndpoints(store, logger);
+    const internal = (ctx: RequestContext, snap: Snapshot): boolean => {
+      if (oauthEndpoints.handle(ctx, snap)) return true;
+      if (!pkiEndpoints.handle(ctx.req, ctx.res, ctx.path, snap)) return false;
+      ctx.responded = true;
+      return true;
+    };
+    const handler = createRequestHandler({ snapshots, logger, isDraining: () => this.draining, internal });
     const onDrainStart = () => {
       this.draining = true;
     };
@@ -266,6 +280,7 @@ export class Gateway {
           httpsPort: () => (https ? https.address().port : settings.https.port),
           maxHeaderSize: settings.limits.maxHeaderSize,
           logger,
+          serve: (req, res, path) => pkiEndpoints.handle(req, res, path, snapshots.current),
         }),
       );
     }
@@ -280,7 +295,7 @@ export class Gateway {
           certPem: tls.certPem,
           keyPem: tls.keyPem,
           limits: DEFAULT_ADMIN_LIMITS,
-          handler: createAdminHandler({ logger, configService, accessService, audit, store, snapshots, auth, version: VERSION, metrics: () => this.metrics.render() }, { isDraining: () => this.draining }),
+          handler: createAdminHandler({ logger, configService, accessService, caService, audit, store, snapshots, auth, version: VERSION, metrics: () => this.metrics.render() }, { isDraining: () => this.draining }),
           logger,
           onDrainStart,
           tls: settings.admin.tls,
@@ -300,6 +315,18 @@ export class Gateway {
       generatedAdminToken,
       storage: store.backend,
     };
+  }
+
+  /**
+   * Base URL written into issued certificates for CRLs and OCSP: the setting, or this gateway's
+   * plain-HTTP listener (else the HTTPS one) on localhost, with the port it is bound to.
+   */
+  private pkiBaseUrl(): string {
+    const { settings } = this.opts;
+    if (settings.pki.baseUrl) return settings.pki.baseUrl;
+    const [scheme, listener, configured, standard] = settings.http.enabled ? ['http', this.listener('http'), settings.http.port, 80] : ['https', this.listener('https'), settings.https.port, 443];
+    const port = listener?.address().port ?? configured;
+    return `${scheme}://localhost${port === standard ? '' : `:${port}`}`;
   }
 
   /** Gateway-lifetime authentication machinery: key hashing, token keys, JWKS caches, failure limits, last-used recording. */

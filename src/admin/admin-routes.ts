@@ -12,8 +12,10 @@ import { TenantSpecSchema } from '../model/tenant.js';
 import { CONFIG_KINDS, type ConfigKind, type Store } from '../storage/store.js';
 import type { AdminPermission, AdminPrincipal } from './admin-auth.js';
 import type { AccessService } from '../auth/access-service.js';
+import type { CaService } from '../pki/ca-service.js';
 import type { Permission } from './roles.js';
 import { IdParamSchema } from './access-schemas.js';
+import { SerialParamSchema } from './pki-routes.js';
 import {
   ApplyResultSchema,
   CursorQuerySchema,
@@ -45,7 +47,7 @@ export interface ParamSpec {
 }
 
 /** Schemas of path parameters, by name (every `{param}` of a template must be here). */
-export const PATH_PARAMS: Readonly<Record<string, z.ZodType>> = { tenant: TenantParamSchema, name: NameParamSchema, id: IdParamSchema };
+export const PATH_PARAMS: Readonly<Record<string, z.ZodType>> = { tenant: TenantParamSchema, name: NameParamSchema, id: IdParamSchema, serial: SerialParamSchema };
 
 export interface AdminRequest {
   /** Path parameters, validated with {@link PATH_PARAMS}. */
@@ -60,6 +62,8 @@ export interface AdminRequest {
   readonly config: ConfigService;
   /** Credentials and subscriptions, acting for the principal. */
   readonly access: AccessService;
+  /** Built-in certificate authorities, acting for the principal. */
+  readonly pki: CaService;
   /** The store as the principal may see it. */
   readonly store: Store;
   /** The client's address, for the audit trail. */

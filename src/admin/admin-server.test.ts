@@ -1,3 +1,4 @@
+import { CaService } from '../pki/ca-service.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -124,6 +125,7 @@ describe('admin API server', () => {
       logger,
       configService,
       accessService: new AccessService({ store, hasher: new CredentialHasher(randomBytes(32)), onCommitted: async () => undefined }),
+      caService: new CaService({ store, secrets: new SecretBox({ current: { id: 'k1', key: randomBytes(32) } }), baseUrl: () => 'http://localhost:8080', onCommitted: async () => undefined }),
       store,
       snapshots,
       auth: new AdminAuth({ store, envTokenHash: hashAdminToken(ENV_TOKEN) }),
@@ -405,7 +407,8 @@ describe('admin API server', () => {
     assert.equal(r.body.info.version, '0.0.0-test');
     const { adminRoutes } = await import('./admin-routes.js');
     const { accessRoutes } = await import('./access-routes.js');
-    const routes = [...adminRoutes({ store, snapshots, openapi: () => undefined }), ...accessRoutes({ audit: undefined })];
+    const { pkiRoutes } = await import('./pki-routes.js');
+    const routes = [...adminRoutes({ store, snapshots, openapi: () => undefined }), ...accessRoutes({ audit: undefined }), ...pkiRoutes()];
     for (const route of routes) assert.ok(r.body.paths[route.path]?.[route.method.toLowerCase()], `${route.method} ${route.path}`);
     assert.deepEqual(r.body, JSON.parse(JSON.stringify(buildOpenApiDocument(routes, { version: '0.0.0-test' }))));
   });

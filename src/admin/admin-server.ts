@@ -13,6 +13,8 @@ import type { AuditTrail } from '../audit/audit-trail.js';
 import type { AuditContext } from '../audit/audit-context.js';
 import { tenantBoundStore } from '../storage/tenant-bound-store.js';
 import { accessRoutes } from './access-routes.js';
+import { pkiRoutes } from './pki-routes.js';
+import type { CaService } from '../pki/ca-service.js';
 import { Errors, GatewayError, gatewayError, toGatewayError } from '../core/errors.js';
 import { createHttpsListener } from '../listeners/https-listener.js';
 import type { Listener } from '../listeners/listener.js';
@@ -53,6 +55,7 @@ export interface AdminListenerDeps {
   readonly logger: Logger;
   readonly configService: ConfigService;
   readonly accessService: AccessService;
+  readonly caService: CaService;
   /** The audit trail (chain key, security events); absent in some unit tests. */
   readonly audit?: AuditTrail | undefined;
   readonly store: Store;
@@ -90,14 +93,14 @@ function headerValue(v: string | string[] | undefined): string | undefined {
 
 /** The admin API request handler (exposed for tests and for embedding in another server). */
 export function createAdminHandler(
-  deps: Pick<AdminListenerDeps, 'logger' | 'configService' | 'accessService' | 'audit' | 'store' | 'snapshots' | 'auth' | 'version' | 'metrics'>,
+  deps: Pick<AdminListenerDeps, 'logger' | 'configService' | 'accessService' | 'caService' | 'audit' | 'store' | 'snapshots' | 'auth' | 'version' | 'metrics'>,
   opts: { isDraining?: () => boolean } = {},
 ): AdminHandler {
   const { logger, auth } = deps;
   const isDraining = opts.isDraining ?? (() => false);
   let doc: OpenApiDocument | undefined;
   const openapi = (): OpenApiDocument => (doc ??= buildOpenApiDocument(routes, { version: deps.version }));
-  const routes: AdminRoute[] = [...adminRoutes({ store: deps.store, snapshots: deps.snapshots, openapi, metrics: deps.metrics }), ...accessRoutes({ audit: deps.audit })];
+  const routes: AdminRoute[] = [...adminRoutes({ store: deps.store, snapshots: deps.snapshots, openapi, metrics: deps.metrics }), ...accessRoutes({ audit: deps.audit }), ...pkiRoutes()];
   const router = new AdminRouter(routes);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -155,6 +158,7 @@ export function createAdminHandler(
         sourceIp,
         config: deps.configService.as(context, store),
         access: deps.accessService.as(context, store),
+        pki: deps.caService.as(context, store),
       });
       const headers = { ...common, ...result.headers };
       if (result.text) sendText(res, result.status, result.text.contentType, result.text.body, headers);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import type { ConfigService } from '../config/config-service.js';
 import type { AccessService } from '../auth/access-service.js';
+import type { CaService } from '../pki/ca-service.js';
 import type { Store } from '../storage/store.js';
 import { AdminAuth } from './admin-auth.js';
 import { createAdminHandler } from './admin-server.js';
@@ -13,6 +14,7 @@ describe('OpenAPI document', () => {
     logger: pino({ level: 'silent' }),
     configService: {} as ConfigService,
     accessService: {} as AccessService,
+    caService: {} as CaService,
     store,
     snapshots: { revision: 1, error: undefined, current: {} },
     auth: new AdminAuth({ store }),

@@ -5,7 +5,8 @@
  * once, and stored only as keyed hashes.
  */
 
-import { auditEntry, SYSTEM_CONTEXT, type AuditContext, type AuditFacts } from '../audit/audit-context.js';
+import { SYSTEM_CONTEXT, type AuditContext, type AuditFacts } from '../audit/audit-context.js';
+import { auditedWrite, type AuditedResult } from '../audit/audited-write.js';
 import { parseInput } from '../config/input-validation.js';
 import { gatewayError } from '../core/errors.js';
 import type { ServiceAccess } from '../model/access.js';
@@ -234,18 +235,8 @@ export class AccessService {
 
   // --- internals ---------------------------------------------------------------------------------
 
-  async #write<T>(fn: (tx: StoreTx) => Promise<{ result: T; audit: AuditFacts[] }>): Promise<T> {
-    const result = await this.deps.store.transaction(async (tx) => {
-      const out = await fn(tx);
-      if (this.deps.audit && out.audit.length > 0) await tx.audit(out.audit.map((f) => auditEntry(this.context, f)), this.deps.audit);
-      return out.result;
-    });
-    try {
-      await this.deps.onCommitted();
-    } catch {
-      // Committed; the snapshot manager's revision polling picks it up.
-    }
-    return result;
+  #write<T>(fn: (tx: StoreTx) => Promise<AuditedResult<T>>): Promise<T> {
+    return auditedWrite({ store: this.deps.store, link: this.deps.audit, context: this.context, onCommitted: this.deps.onCommitted }, fn);
   }
 
   #now(): number {

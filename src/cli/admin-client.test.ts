@@ -1,3 +1,4 @@
+import { CaService } from '../pki/ca-service.js';
 import { AccessService } from '../auth/access-service.js';
 import { CredentialHasher } from '../auth/credential-secrets.js';
 import { describe, it, before, after } from 'node:test';
@@ -78,6 +79,7 @@ describe('CLI: admin client, apply and export', () => {
       logger: pino({ level: 'silent' }),
       configService,
       accessService: new AccessService({ store, hasher: new CredentialHasher(randomBytes(32)), onCommitted: async () => undefined }),
+      caService: new CaService({ store, secrets: new SecretBox({ current: { id: 'k1', key: randomBytes(32) } }), baseUrl: () => 'http://localhost:8080', onCommitted: async () => undefined }),
       store,
       snapshots: { revision: 0, error: undefined, current: {} },
       auth: new AdminAuth({ store }),

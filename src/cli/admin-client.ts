@@ -99,6 +99,36 @@ export class AdminClient {
    * AdminApiError for an error answer, Error when the server cannot be reached.
    */
   async request<T = unknown>(method: Method, path: string, opts: { body?: unknown; query?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<T> {
+    const { status, text } = await this.#send(method, path, opts);
+    let body: unknown;
+    if (text !== '') {
+      try {
+        body = JSON.parse(text) as unknown;
+      } catch {
+        if (status >= 400) throw new AdminApiError(`admin API answered HTTP ${status}`, status, undefined, undefined);
+        throw new AdminApiError('admin API answered with something that is not JSON', status, undefined, undefined);
+      }
+    }
+    if (status >= 400) throw errorFromBody(status, body);
+    return body as T;
+  }
+
+  /** Like {@link request} for endpoints answering text (PEM): resolves with the body as is. */
+  async requestText(method: Method, path: string): Promise<string> {
+    const { status, text } = await this.#send(method, path, { headers: { accept: '*/*' } });
+    if (status >= 400) {
+      let body: unknown;
+      try {
+        body = JSON.parse(text) as unknown;
+      } catch {
+        /* not JSON */
+      }
+      throw errorFromBody(status, body);
+    }
+    return text;
+  }
+
+  async #send(method: Method, path: string, opts: { body?: unknown; query?: Record<string, string>; headers?: Record<string, string> }): Promise<{ status: number; text: string }> {
     const basePath = this.#base.pathname.replace(/\/+$/, '');
     const url = new URL(`${basePath}${path}`, this.#base);
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
@@ -125,18 +155,7 @@ export class AdminClient {
       const hint = /certificate|self.signed|CERT_|issuer/i.test(`${why} ${code ?? ''}`) ? ' (is the right CA certificate trusted? see --cacert)' : '';
       throw new Error(`cannot reach the admin API at ${this.#base.origin}: ${why}${hint}`, { cause: err });
     }
-    const text = await res.body.text();
-    let body: unknown;
-    if (text !== '') {
-      try {
-        body = JSON.parse(text) as unknown;
-      } catch {
-        if (res.statusCode >= 400) throw new AdminApiError(`admin API answered HTTP ${res.statusCode}`, res.statusCode, undefined, undefined);
-        throw new AdminApiError('admin API answered with something that is not JSON', res.statusCode, undefined, undefined);
-      }
-    }
-    if (res.statusCode >= 400) throw errorFromBody(res.statusCode, body);
-    return body as T;
+    return { status: res.statusCode, text: await res.body.text() };
   }
 
   /** GET /admin/v1/tenants/{tenant}/config */

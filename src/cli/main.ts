@@ -12,6 +12,7 @@ import { runApply } from './commands/apply.js';
 import { runExport } from './commands/export.js';
 import { runStart } from './commands/start.js';
 import { CliUsageError, runApp, runAudit, runKey, runSubscription, runToken, type Values } from './commands/access.js';
+import { runCa, runCert } from './commands/pki.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -203,6 +204,49 @@ verify exits 1 when an entry was edited, inserted or deleted (and says where), o
 does not reach the head you recorded earlier with --expect-head.`,
     { after: { type: 'string' }, limit: { type: 'string' }, out: { type: 'string' }, 'expect-head': { type: 'string' } },
     runAudit,
+  ),
+  ca: accessCommand(
+    "Manage the tenant's built-in certificate authorities",
+    `Usage: portcullis ca create NAME [--key-type ec-p256|rsa-2048|rsa-3072] [--trust-domain DOMAIN]
+                                [--client-days 90] [--server-days 90]
+       portcullis ca import NAME --cert FILE --key FILE [--root FILE]
+       portcullis ca list
+       portcullis ca export NAME [--out FILE]        (the CA chain, PEM)`,
+    {
+      'key-type': { type: 'string' },
+      'trust-domain': { type: 'string' },
+      'client-days': { type: 'string' },
+      'server-days': { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      root: { type: 'string' },
+      out: { type: 'string' },
+    },
+    runCa,
+  ),
+  cert: accessCommand(
+    'Issue, list and revoke certificates of the built-in CAs',
+    `Usage: portcullis cert issue --ca NAME (--client APP | --server HOST...) (--csr FILE | --out DIR)
+                            [--days N] [--p12-password PASSWORD]
+       portcullis cert list [--expiring 30d] [--ca NAME] [--app NAME]
+       portcullis cert revoke SERIAL [--reason keyCompromise|superseded|cessationOfOperation|…]
+
+--out DIR writes cert.pem (leaf and issuing CA), key.pem (0600), ca.pem (the chain to trust) and
+bundle.p12 (password printed once): curl --cert DIR/cert.pem --key DIR/key.pem works as is.
+--csr FILE keeps the key with you: only cert.pem and ca.pem are written (in the current directory).`,
+    {
+      ca: { type: 'string' },
+      client: { type: 'string' },
+      server: { type: 'string', multiple: true },
+      csr: { type: 'string' },
+      out: { type: 'string' },
+      days: { type: 'string' },
+      'p12-password': { type: 'string' },
+      expiring: { type: 'string' },
+      app: { type: 'string' },
+      reason: { type: 'string' },
+    },
+    runCert,
   ),
   version: {
     summary: 'Print the version',

@@ -24,7 +24,7 @@ import { JwtIssuerSpecSchema } from '../auth/jwt/jwt-issuer-spec.js';
 import type { PluginRegistry } from '../pipeline/plugin.js';
 import { planSnapshot } from '../snapshot/plan.js';
 import { auditEntry, SYSTEM_CONTEXT, type AuditContext, type AuditFacts } from '../audit/audit-context.js';
-import type { AuditLinker } from '../storage/store.js';
+import type { AuditLinker, CaRecord } from '../storage/store.js';
 import { CONFIG_KINDS, type ConfigDump, type ConfigKind, type ConfigRecord, type StoreTx, type Store, type TenantRecord, type TenantScope, type TenantScopeReader } from '../storage/store.js';
 import { diffKind, jsonEqual, type ConfigChange } from './config-diff.js';
 import { buildDocument, ConfigDocumentSchema, documentObjects, type ConfigDocument, type PlacedSpec } from './config-document.js';
@@ -437,9 +437,11 @@ const TENANT_LOCAL_KINDS: ReadonlySet<ConfigKind> = new Set(['application', 'jwt
 async function candidateDump(tx: StoreTx['planning'], changed: string): Promise<ConfigDump> {
   const tenants = await tx.tenants.list();
   const objects: ConfigRecord[] = [];
+  const cas: CaRecord[] = [];
   for (const t of tenants) {
     const scope: TenantScopeReader = await tx.tenant(t.name);
     for (const kind of CONFIG_KINDS) if (t.name === changed || !TENANT_LOCAL_KINDS.has(kind)) objects.push(...(await scope.listAll(kind)));
+    cas.push(...(await scope.pki.listCas()));
   }
-  return { revision: -1, tenants, objects, credentials: [], subscriptions: [] };
+  return { revision: -1, tenants, objects, credentials: [], subscriptions: [], pki: { cas, revoked: [] } };
 }

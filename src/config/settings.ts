@@ -139,6 +139,15 @@ export const SettingsSchema = z
       .strict()
       .refine((a) => a.tokenTtl >= 60_000 && a.tokenTtl <= 86_400_000, { message: 'tokenTtl must be between 1m and 24h', path: ['tokenTtl'] })
       .default({ failures: { perSource: 20, perTenant: 1000, window: 60_000 }, tokenTtl: 900_000, lastUsedFlushInterval: 10_000 }),
+    pki: z
+      .object({
+        baseUrl: z
+          .url({ protocol: /^https?$/ })
+          .optional()
+          .describe('Base URL written into issued certificates for CRLs and OCSP, e.g. http://pki.example.com (default: http://localhost:<http port>)'),
+      })
+      .strict()
+      .default({}),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     shutdownTimeout: DurationSchema.default(30_000).describe('How long in-flight requests may drain on SIGTERM'),
     configPollInterval: DurationSchema.default(1000).describe('How often to look for config changes made by other nodes'),

@@ -41,6 +41,7 @@ export const Errors = Object.freeze({
   AUTH_REQUIRED: def('AUTH_REQUIRED', 401, 'unauthenticated', 'Valid credentials are required'),
   ACCESS_DENIED: def('ACCESS_DENIED', 403, 'forbidden', 'The caller may not use this service'),
   SUBSCRIPTION_PENDING: def('SUBSCRIPTION_PENDING', 403, 'subscription_pending', "The application's subscription to this service awaits approval"),
+  CLIENT_CERT_REVOKED: def('CLIENT_CERT_REVOKED', 403, 'certificate_revoked', 'The client certificate of this connection has been revoked'),
   TOO_MANY_AUTH_FAILURES: def('TOO_MANY_AUTH_FAILURES', 429, 'too_many_auth_failures', 'Too many failed authentication attempts; try again later'),
   // Lifecycle.
   SHUTTING_DOWN: def('SHUTTING_DOWN', 503, 'service_unavailable', 'Gateway is shutting down'),

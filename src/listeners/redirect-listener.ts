@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { hostOf } from '../pipeline/request-handler.js';
 import type { Listener } from './listener.js';
@@ -11,11 +11,17 @@ export interface RedirectListenerOptions {
   readonly httpsPort: () => number;
   readonly maxHeaderSize: number;
   readonly logger: Logger;
+  /**
+   * Endpoints answered here in plain HTTP instead of redirected (the PKI's CRLs and OCSP, which
+   * relying parties fetch over http://); returns true when it answered.
+   */
+  readonly serve?: ((req: IncomingMessage, res: ServerResponse, path: string) => boolean) | undefined;
 }
 
 /**
  * The plain-HTTP listener: every request gets a 308 Permanent Redirect to the same host, path and query
- * over HTTPS (308 keeps the method and body, unlike 301). Nothing is proxied in clear text.
+ * over HTTPS (308 keeps the method and body, unlike 301). Nothing is proxied in clear text; only the
+ * gateway's own signed PKI answers (`serve`) are given here.
  */
 export function createRedirectListener(opts: RedirectListenerOptions): Listener {
   let draining = false;
@@ -26,6 +32,10 @@ export function createRedirectListener(opts: RedirectListenerOptions): Listener 
       res.writeHead(400, { 'content-type': 'application/json', connection: 'close' });
       res.end(JSON.stringify({ error: { type: 'bad_request', code: 'PC_ERR_BAD_REQUEST', message: 'A valid Host header and path are required' } }));
       return;
+    }
+    if (opts.serve) {
+      const q = url.indexOf('?');
+      if (opts.serve(req, res, q < 0 ? url : url.slice(0, q))) return;
     }
     const port = opts.httpsPort();
     const location = `https://${host}${port === 443 ? '' : `:${port}`}${url}`;

@@ -4,6 +4,7 @@ import { NameSchema } from './common.js';
 import { HostPatternSchema } from './route.js';
 
 export const CLIENT_AUTH_MODES = ['off', 'optional', 'required'] as const;
+export type ClientAuthMode = (typeof CLIENT_AUTH_MODES)[number];
 
 /**
  * Client-certificate (mutual TLS) policy. `required`: a handshake without a certificate that verifies
@@ -14,13 +15,18 @@ export const ClientAuthSchema = z
   .object({
     mode: z.enum(CLIENT_AUTH_MODES).default('off'),
     trustedCas: z.string().max(1_000_000).optional().describe('PEM bundle of CA certificates client certificates must chain to'),
+    authorities: z
+      .array(NameSchema)
+      .max(16)
+      .default([])
+      .describe("Names of this tenant's built-in certificate authorities whose certificates are accepted; their CRLs are enforced, so a revoked certificate is refused"),
     depth: z.number().int().min(1).max(10).default(3).describe('Longest accepted chain below the trusted CA (leaf = 1)'),
   })
   .strict()
   .superRefine((v, ctx) => {
     if (v.mode === 'off') return;
-    if (!v.trustedCas) ctx.addIssue({ code: 'custom', path: ['trustedCas'], message: `is required when mode is "${v.mode}"` });
-    else if (!parseCertificateBundle(v.trustedCas)) ctx.addIssue({ code: 'custom', path: ['trustedCas'], message: 'is not a PEM certificate bundle' });
+    if (!v.trustedCas && v.authorities.length === 0) ctx.addIssue({ code: 'custom', path: ['trustedCas'], message: `(or authorities) is required when mode is "${v.mode}"` });
+    else if (v.trustedCas && !parseCertificateBundle(v.trustedCas)) ctx.addIssue({ code: 'custom', path: ['trustedCas'], message: 'is not a PEM certificate bundle' });
   });
 
 /**
@@ -32,7 +38,7 @@ export const DomainSpecSchema = z
     name: NameSchema,
     hosts: z.array(HostPatternSchema).min(1).max(100).describe('Exact names or "*.example.com" wildcards (one label)'),
     certificate: NameSchema.describe('Name of a certificate in the same tenant'),
-    clientAuth: ClientAuthSchema.default({ mode: 'off', depth: 3 }),
+    clientAuth: ClientAuthSchema.default({ mode: 'off', depth: 3, authorities: [] }),
   })
   .strict();
 

@@ -122,6 +122,15 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
       return;
     }
     if (deps.internal !== undefined && path.startsWith(INTERNAL_PREFIX) && deps.internal(ctx, snapshot)) return;
+    // A connection admitted before its certificate was revoked: refused from the next request on,
+    // and closed (new connections are refused in the handshake, by the CRL).
+    const cert = tls?.clientCert;
+    if (cert !== undefined && snapshot.pki !== undefined && snapshot.pki.revokedFingerprints.has(cert.fingerprint256)) {
+      const socket = ctx.socket;
+      res.once('finish', () => socket.destroy());
+      ctx.fail(gatewayError('CLIENT_CERT_REVOKED'));
+      return;
+    }
     const method = req.method ?? 'GET';
     const hit = snapshot.router.match(method, ctx.host, path);
     if (!hit) {

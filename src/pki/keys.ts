@@ -3,8 +3,8 @@
  *
  * All signing goes through Node's WebCrypto. Private keys are stored as PKCS#8 PEM
  * (`-----BEGIN PRIVATE KEY-----`), public keys as SPKI PEM (`-----BEGIN PUBLIC KEY-----`).
- * Supported key types: ECDSA P-256 / P-384 (generated and imported) and RSA ≥ 2048 bits (imported
- * only, signed with RSASSA-PKCS1-v1_5 / SHA-256).
+ * Supported key types: ECDSA P-256 / P-384 and RSA ≥ 2048 bits, both generated ({@link KeyType})
+ * and imported. RSA keys sign with RSASSA-PKCS1-v1_5 / SHA-256.
  */
 import { x509 } from './x509.js';
 import { X509Certificate as NodeX509Certificate, createPrivateKey, createPublicKey, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
@@ -36,6 +36,49 @@ export function pkiCrypto(): webcrypto.Crypto {
 /** Generates an extractable ECDSA key pair (default P-256) for certificates. */
 export async function generateKeyPair(curve: EcCurve = 'P-256'): Promise<CryptoKeyPair> {
   return pkiCrypto().subtle.generateKey({ name: 'ECDSA', namedCurve: curve }, true, ['sign', 'verify']);
+}
+
+/** Key types the PKI generates, and recognises in certificates and CSRs. */
+export const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
+export type KeyType = (typeof KEY_TYPES)[number];
+
+/** A generated key pair with the signature algorithm its private key signs with. */
+export interface TypedKeyPair {
+  keys: CryptoKeyPair;
+  algorithm: SigningKey['algorithm'];
+}
+
+const RSA_SIGNING = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+
+/**
+ * Generates an extractable key pair of `keyType` (default `ec-p256`). EC keys sign with ECDSA and
+ * the curve's hash (P-256: SHA-256, P-384: SHA-384); RSA keys (public exponent 65537) with
+ * RSASSA-PKCS1-v1_5 / SHA-256. RSA generation takes from tens of milliseconds to seconds.
+ */
+export async function generateKeyPairOfType(keyType: KeyType = 'ec-p256'): Promise<TypedKeyPair> {
+  if (keyType === 'ec-p256' || keyType === 'ec-p384') {
+    const curve: EcCurve = keyType === 'ec-p256' ? 'P-256' : 'P-384';
+    return { keys: await generateKeyPair(curve), algorithm: { name: 'ECDSA', hash: curve === 'P-256' ? 'SHA-256' : 'SHA-384' } };
+  }
+  const modulusLength = Number(keyType.slice('rsa-'.length));
+  const keys = await pkiCrypto().subtle.generateKey({ ...RSA_SIGNING, modulusLength, publicExponent: new Uint8Array([1, 0, 1]) }, true, ['sign', 'verify']);
+  return { keys, algorithm: { ...RSA_SIGNING } };
+}
+
+/**
+ * The {@link KeyType} of a Node key object (public or private), or `undefined` when it is none of
+ * them (another curve or algorithm, or an RSA modulus other than 2048/3072/4096 bits).
+ */
+export function keyTypeOf(key: KeyObject): KeyType | undefined {
+  if (key.asymmetricKeyType === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    return curve === 'prime256v1' ? 'ec-p256' : curve === 'secp384r1' ? 'ec-p384' : undefined;
+  }
+  if (key.asymmetricKeyType === 'rsa') {
+    const type = `rsa-${key.asymmetricKeyDetails?.modulusLength ?? 0}`;
+    return (KEY_TYPES as readonly string[]).includes(type) ? (type as KeyType) : undefined;
+  }
+  return undefined;
 }
 
 /** Wraps DER bytes in PEM armour with 64-character lines. */
@@ -89,7 +132,7 @@ export async function importSigningKey(pem: string, what = 'private key'): Promi
     if ((keyObject.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
       throw gatewayError('CONFIG_INVALID', `${what} is an RSA key shorter than 2048 bits`);
     }
-    const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+    const algorithm = { ...RSA_SIGNING };
     const privateKey = await subtle.importKey('pkcs8', der, algorithm, false, ['sign']);
     return { privateKey, algorithm };
   }

@@ -57,6 +57,8 @@ export interface SnapshotPlan {
   readonly identities: PlannedIdentities;
   /** Every tenant's name. */
   readonly tenants: readonly string[];
+  /** Built-in CAs (keys sealed) and revoked certificates, as loaded. */
+  readonly pki: ConfigDump['pki'];
 }
 
 /** `tenant/name`, the global key of a tenant-owned object. */
@@ -140,7 +142,7 @@ export function planSnapshot(input: ConfigDump, registry: PluginRegistry): Snaps
     }
     throw err;
   }
-  return { revision: dump.revision, certificates, domains, services: [...services.values()], routes, identities, tenants: dump.tenants.map((t) => t.name) };
+  return { revision: dump.revision, certificates, domains, services: [...services.values()], routes, identities, tenants: dump.tenants.map((t) => t.name), pki: dump.pki };
 }
 
 /** A host pattern as a concrete name, for certificate checks ("*.a.test" → "probe.a.test"). */
@@ -171,6 +173,11 @@ function planDomains(dump: ConfigDump, details: ErrorDetail[]): { certificates: 
       details.push({ path: `${where}.certificate`, message: `certificate "${spec.certificate}" does not exist in tenant "${rec.tenant}"` });
       continue;
     }
+    spec.clientAuth.authorities.forEach((a, i) => {
+      if (!dump.pki.cas.some((c) => c.tenant === rec.tenant && c.name === a)) {
+        details.push({ path: `${where}.clientAuth.authorities.${i}`, message: `certificate authority "${a}" does not exist in tenant "${rec.tenant}"` });
+      }
+    });
     const leaf = new X509Certificate(certificate.spec.cert);
     spec.hosts.forEach((host, i) => {
       if (!leaf.checkHost(concreteHost(host), { wildcards: true, partialWildcards: false })) {

@@ -15,7 +15,7 @@ function slowStore(delayMs: number) {
       state.loads += 1;
       const revision = state.revision;
       await new Promise((r) => setTimeout(r, delayMs));
-      return { revision, tenants: [], objects: [], credentials: [], subscriptions: [] };
+      return { revision, tenants: [], objects: [], credentials: [], subscriptions: [], pki: { cas: [], revoked: [] } };
     },
   } as unknown as Store;
   return { store, state };

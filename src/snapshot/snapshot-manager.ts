@@ -3,6 +3,7 @@ import type { Store } from '../storage/store.js';
 import type { PluginRegistry } from '../pipeline/plugin.js';
 import { planSnapshot } from './plan.js';
 import { materializeSnapshot, type MaterializeDeps, type Snapshot } from './snapshot.js';
+import { buildPkiState } from '../pki/pki-state.js';
 
 export interface SnapshotManagerOptions {
   readonly store: Store;
@@ -13,6 +14,8 @@ export interface SnapshotManagerOptions {
   readonly deps: Omit<MaterializeDeps, 'plugins' | 'logger'>;
   /** Told of every new snapshot after it is in force (to release caches the old one alone used). */
   readonly onSwap?: ((next: Snapshot) => void) | undefined;
+  /** Rebuilds the snapshot once it is this old even without a change (CRLs are re-signed before they go stale). */
+  readonly maxAgeMs?: number | undefined;
 }
 
 /**
@@ -28,6 +31,9 @@ export class SnapshotManager {
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
   private lastError: Error | undefined;
+  private builtAt = 0;
+  /** The next reload rebuilds even when the revision did not move. */
+  private forceNext = false;
   private stopped = false;
 
   constructor(private readonly opts: SnapshotManagerOptions) {}
@@ -80,18 +86,25 @@ export class SnapshotManager {
     if (this.running || this.stopped) return;
     try {
       const rev = await this.opts.store.revision();
-      if (rev !== this.revision) await this.reload();
+      const stale = this.opts.maxAgeMs !== undefined && Date.now() - this.builtAt >= this.opts.maxAgeMs;
+      if (stale) this.forceNext = true;
+      if (rev !== this.revision || stale) await this.reload();
     } catch (err) {
       this.opts.logger.warn({ err }, 'config revision check failed; serving the current snapshot');
     }
   }
 
+  /** `first`: the initial load (always builds; a failure is rethrown). */
   private async reloadNow(first: boolean): Promise<void> {
+    const force = first || this.forceNext;
+    this.forceNext = false;
     try {
       const dump = await this.opts.store.loadAll();
-      if (!first && dump.revision === this.revision) return;
+      if (!force && dump.revision === this.revision) return;
       const plan = planSnapshot(dump, this.opts.plugins);
-      const next = materializeSnapshot(plan, { ...this.opts.deps, plugins: this.opts.plugins, logger: this.opts.logger });
+      const pki = dump.pki.cas.length > 0 ? await buildPkiState(dump.pki, this.opts.deps.secrets) : undefined;
+      const next = materializeSnapshot(plan, { ...this.opts.deps, plugins: this.opts.plugins, logger: this.opts.logger }, pki);
+      this.builtAt = Date.now();
       const previous = this.snapshot;
       this.snapshot = next;
       this.lastError = undefined;

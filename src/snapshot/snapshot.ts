@@ -23,6 +23,7 @@ import type { AccessRuntime, AccessSnapshot } from '../auth/access-runtime.js';
 import { IdentityIndex } from '../auth/identity-index.js';
 import { JwtAuthenticator } from '../auth/jwt/jwt-authenticator.js';
 import { gatewayError } from '../core/errors.js';
+import type { PkiState } from '../pki/pki-state.js';
 
 export interface RouteEntry extends CompiledRoute {
   readonly cluster: Cluster;
@@ -40,6 +41,8 @@ export interface Snapshot {
   readonly access: AccessSnapshot | undefined;
   /** Names of every tenant. */
   readonly tenants: ReadonlySet<string>;
+  /** Built-in CAs: certificates, signed CRLs, revoked serials and fingerprints. */
+  readonly pki: PkiState | undefined;
   /** Releases pools and closes plugin instances. Requests already running keep working. Idempotent. */
   retire(): void;
 }
@@ -127,16 +130,20 @@ function buildCluster(svc: PlannedService, deps: MaterializeDeps, acquired: Pool
   });
 }
 
-/** The planned domains with their certificates' keys opened. */
-function tlsInputs(plan: SnapshotPlan, secrets: SecretOpener): TlsDomainInput[] {
+/** The planned domains with their certificates' keys opened and their built-in CAs resolved (with CRLs). */
+function tlsInputs(plan: SnapshotPlan, secrets: SecretOpener, pki: PkiState | undefined): TlsDomainInput[] {
   return plan.domains.map((d) => {
     const cert = openSecrets(secrets, 'certificate', d.certificate.tenant, d.certificate.spec as unknown as Record<string, unknown>);
-    return { tenant: d.tenant, name: d.spec.name, hosts: d.spec.hosts, certPem: String(cert.cert), keyPem: String(cert.key), clientAuth: d.spec.clientAuth };
+    const { mode, depth, trustedCas, authorities } = d.spec.clientAuth;
+    const builtIn = pki && authorities.length > 0 ? pki.trustFor(d.tenant, authorities) : undefined;
+    const cas = [trustedCas?.trimEnd(), builtIn?.cas.trimEnd()].filter((p): p is string => !!p).join('\n');
+    const clientAuth = { mode, depth, trustedCas: cas ? `${cas}\n` : undefined, crls: builtIn?.crls };
+    return { tenant: d.tenant, name: d.spec.name, hosts: d.spec.hosts, certPem: String(cert.cert), keyPem: String(cert.key), clientAuth };
   });
 }
 
 /** Builds a snapshot from a plan. On failure, everything acquired so far is released before rethrowing. */
-export function materializeSnapshot(plan: SnapshotPlan, deps: MaterializeDeps): Snapshot {
+export function materializeSnapshot(plan: SnapshotPlan, deps: MaterializeDeps, pki?: PkiState): Snapshot {
   const acquired: PoolSettings[] = [];
   const instances: PluginInstance[] = [];
   let retired = false;
@@ -189,9 +196,9 @@ export function materializeSnapshot(plan: SnapshotPlan, deps: MaterializeDeps): 
     });
     const router = new TrieRouter<RouteEntry>(entries.map(({ route, entry }) => routeDefinition(route, entry)));
     const globalChain = buildHookChain(deps.globalInstances, () => Promise.resolve());
-    const tls = deps.tls ? buildTlsSnapshot(tlsInputs(plan, deps.secrets), deps.tls.fallback, deps.tls.cache, deps.tls.policy) : undefined;
+    const tls = deps.tls ? buildTlsSnapshot(tlsInputs(plan, deps.secrets, pki), deps.tls.fallback, deps.tls.cache, deps.tls.policy) : undefined;
     const tenants = new Set(plan.tenants);
-    return { revision: plan.revision, tls, router, globalChain, proxy: deps.proxy, access, tenants, retire };
+    return { revision: plan.revision, tls, router, globalChain, proxy: deps.proxy, access, tenants, pki, retire };
   } catch (err) {
     retire();
     throw err;

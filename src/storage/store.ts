@@ -10,6 +10,10 @@
  * (backend unreachable). A missing object on `get` returns `undefined`, never throws.
  */
 
+import type { CaRecord, RevokedEntry, TenantPki, TenantPkiReader } from './pki-records.js';
+
+export type * from './pki-records.js';
+
 /** Kinds of tenant-owned configuration objects. Later features add kinds without schema changes. */
 export type ConfigKind = 'certificate' | 'domain' | 'service' | 'route' | 'application' | 'jwt-issuer';
 export const CONFIG_KINDS: readonly ConfigKind[] = ['certificate', 'domain', 'service', 'route', 'application', 'jwt-issuer'];
@@ -238,6 +242,7 @@ export interface TenantScopeReader {
   visibleService(serviceTenant: string, name: string): Promise<ConfigRecord | undefined>;
   readonly credentials: TenantCredentialsReader;
   readonly subscriptions: TenantSubscriptionsReader;
+  readonly pki: TenantPkiReader;
 }
 
 /** Reads and writes bound to one tenant, inside a transaction. */
@@ -250,6 +255,7 @@ export interface TenantScope extends TenantScopeReader {
   delete(kind: ConfigKind, name: string): Promise<boolean>;
   readonly credentials: TenantCredentials;
   readonly subscriptions: TenantSubscriptions;
+  readonly pki: TenantPki;
 }
 
 export interface TenantsWriter {
@@ -284,6 +290,8 @@ export interface ConfigDump {
   credentials: CredentialRecord[];
   /** Approved and pending subscriptions (the data plane tells "pending" apart from "none"). */
   subscriptions: SubscriptionRecord[];
+  /** Every tenant's certificate authorities (keys sealed) and the certificates they revoked. */
+  pki: { cas: CaRecord[]; revoked: RevokedEntry[] };
 }
 
 export type AdminRole = 'platform-admin' | 'tenant-admin' | 'developer' | 'viewer';

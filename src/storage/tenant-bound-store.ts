@@ -69,6 +69,7 @@ export function tenantBoundStore(store: Store, tenant: string): Store {
         objects: dump.objects.filter((o) => o.tenant === tenant),
         credentials: dump.credentials.filter((c) => c.tenant === tenant),
         subscriptions: dump.subscriptions.filter((s) => s.tenant === tenant || s.serviceTenant === tenant),
+        pki: { cas: dump.pki.cas.filter((c) => c.tenant === tenant), revoked: dump.pki.revoked.filter((r) => r.tenant === tenant) },
       };
     },
     getSetting: (key) => store.getSetting(key),

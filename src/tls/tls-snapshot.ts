@@ -8,7 +8,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { constants as cryptoConstants } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
-import type { ClientAuth } from '../model/domain.js';
+import type { ClientAuthMode } from '../model/domain.js';
 import { splitPemCertificates } from '../pki/pem.js';
 import type { ClientAuthPolicy } from './client-auth.js';
 
@@ -29,6 +29,19 @@ export interface TlsDomain {
   readonly clientAuth: ClientAuthPolicy;
 }
 
+/** A domain's client-certificate policy with its trust resolved: CA certificates and CRLs as PEM. */
+export interface TlsClientAuthInput {
+  readonly mode: ClientAuthMode;
+  readonly depth: number;
+  /** PEM bundle of trusted CAs (inline ones and built-in ones). */
+  readonly trustedCas?: string | undefined;
+  /**
+   * PEM CRLs. When present, OpenSSL checks revocation of every certificate of the chain, so there
+   * must be one for each CA a client chain goes through (built-in CAs provide theirs).
+   */
+  readonly crls?: readonly string[] | undefined;
+}
+
 /** Everything needed to build a domain's context. Secrets are in clear here: never log this. */
 export interface TlsDomainInput {
   readonly tenant: string | undefined;
@@ -36,12 +49,12 @@ export interface TlsDomainInput {
   readonly hosts: readonly string[];
   readonly certPem: string;
   readonly keyPem: string;
-  readonly clientAuth: ClientAuth;
+  readonly clientAuth: TlsClientAuthInput;
 }
 
 const OFF: ClientAuthPolicy = Object.freeze({ mode: 'off', depth: 1, anchors: [], anchorFingerprints: new Set<string>() });
 
-export function clientAuthPolicy(clientAuth: ClientAuth): ClientAuthPolicy {
+export function clientAuthPolicy(clientAuth: TlsClientAuthInput): ClientAuthPolicy {
   if (clientAuth.mode === 'off' || !clientAuth.trustedCas) return OFF;
   const anchors = splitPemCertificates(clientAuth.trustedCas).map((p) => new X509Certificate(p));
   return Object.freeze({ mode: clientAuth.mode, depth: clientAuth.depth, anchors, anchorFingerprints: new Set(anchors.map((a) => a.fingerprint256)) });
@@ -58,7 +71,7 @@ export class SecureContextCache {
   get(input: TlsDomainInput, policy: SecureContextOptions): SecureContext {
     const mtls = input.clientAuth.mode !== 'off';
     const key = createHash('sha256')
-      .update(JSON.stringify([input.certPem, input.keyPem, mtls ? input.clientAuth.trustedCas : '', policy]))
+      .update(JSON.stringify([input.certPem, input.keyPem, mtls ? input.clientAuth.trustedCas : '', mtls ? (input.clientAuth.crls ?? []) : [], policy]))
       .digest('base64');
     this.used.add(key);
     let ctx = this.contexts.get(key);
@@ -70,6 +83,7 @@ export class SecureContextCache {
         // No session tickets (see NO_RESUMPTION_OPTIONS).
         secureOptions: (policy.secureOptions ?? 0) | cryptoConstants.SSL_OP_NO_TICKET,
         ...(mtls ? { ca: input.clientAuth.trustedCas } : {}),
+        ...(mtls && input.clientAuth.crls && input.clientAuth.crls.length > 0 ? { crl: [...input.clientAuth.crls] } : {}),
       });
       this.contexts.set(key, ctx);
     }

@@ -232,6 +232,7 @@ describe('upstream TLS in snapshots', () => {
     const dump = {
       credentials: [],
       subscriptions: [],
+      pki: { cas: [], revoked: [] },
       revision: 1,
       tenants: [{ id: 't', name: 'default', displayName: null, createdAt: '2024-01-01T00:00:00.000Z', updatedAt: '2024-01-01T00:00:00.000Z' }],
       objects: [record('service', 'svc', stored), record('route', 'r', { name: 'r', service: 'svc', paths: ['/r'] })],

@@ -21,6 +21,8 @@ export const OBJECT_KINDS = [
   'credential',
   'subscription',
   'admin-token',
+  'ca',
+  'issued-certificate',
 ] as const;
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 
@@ -139,8 +141,11 @@ export async function populateTenant(gw: TestGateway, tenant: string, pki: Pki):
   const cred = await post(`${t}/applications/${o.application}/credentials`, { description: `key-${id}` });
   const sub = await post(`${t}/subscriptions`, { application: o.application, service: o.service, comment: `c-${id}` });
   const token = await createToken(gw, 'viewer', tenant);
-  const objects: TenantObjects = { ...o, credential: cred.credential.id, subscription: sub.id, 'admin-token': token.id, host };
-  const secrets = [...OBJECT_KINDS.map((k) => objects[k]), host, cred.credential.prefix, `issuer-${id}`, `aud-${id}`, `sub-${id}`, `key-${id}`, `c-${id}`];
+  const ca = `ca-${id}`;
+  await post(`${t}/cas`, { name: ca, trustDomain: `td-${id}.example.test` });
+  const issued = await post(`${t}/cas/${ca}/certificates`, { usage: 'client', application: o.application });
+  const objects: TenantObjects = { ...o, credential: cred.credential.id, subscription: sub.id, 'admin-token': token.id, ca, 'issued-certificate': issued.certificate.serial, host };
+  const secrets = [...OBJECT_KINDS.map((k) => objects[k]), host, cred.credential.prefix, `issuer-${id}`, `aud-${id}`, `sub-${id}`, `key-${id}`, `c-${id}`, `td-${id}`, issued.certificate.fingerprint];
   return { objects, routePath: `/p-${id}`, secrets };
 }
 
@@ -158,6 +163,8 @@ export function ghostObjects(tenant: string): TenantObjects {
     credential: randomUUID(),
     subscription: randomUUID(),
     'admin-token': randomUUID(),
+    ca: `ghost-ca-${id}`,
+    'issued-certificate': randomBytes(16).toString('hex').toUpperCase(),
     host: `ghost-${id}.example.test`,
   };
 }
@@ -179,6 +186,8 @@ export async function tenantState(gw: TestGateway, tenant: string): Promise<unkn
   const tokens = (await get('/admin-tokens')).items.filter((i: any) => i.tenant === tenant);
   const audit = (await get(`/audit?tenant=${tenant}&limit=1000`)).items.length;
   return {
+    cas: (await get(`${t}/cas`)).items.map((c: any) => c.fingerprint),
+    issued: (await get(`${t}/issued-certificates`)).items.map((c: any) => ({ serial: c.serial, revokedAt: c.revokedAt })),
     tenant: await get(t),
     objects,
     credentials: (await get(`${t}/credentials`)).items,

@@ -32,10 +32,12 @@ const SEGMENT_KIND: Readonly<Record<string, ObjectKind>> = {
   credentials: 'credential',
   subscriptions: 'subscription',
   'admin-tokens': 'admin-token',
+  cas: 'ca',
+  'issued-certificates': 'issued-certificate',
 };
 
 /** Query parameters whose value names an object (filled like path parameters). */
-const QUERY_KIND: Readonly<Record<string, ObjectKind>> = { application: 'application', tenant: 'tenant' };
+const QUERY_KIND: Readonly<Record<string, ObjectKind>> = { application: 'application', tenant: 'tenant', ca: 'ca' };
 
 function deref(doc: any, obj: any): any {
   if (typeof obj?.$ref !== 'string') return obj;
@@ -99,6 +101,10 @@ export const BODIES: Readonly<Record<string, BodyFor>> = {
   SubscriptionInput: (o) => ({ application: o.application, service: o.service, comment: 'probe' }),
   DecisionInput: () => ({ comment: 'probe' }),
   AdminTokenInput: (o) => ({ name: 'probe-token', role: 'viewer', tenant: o.tenant }),
+  CertificateAuthorityInput: () => ({ name: 'probe-ca' }),
+  CertificateAuthorityImport: (_o, pki) => ({ name: 'probe-imported', certificate: pki.ca.certPem, key: pki.ca.keyPem }),
+  IssueInput: (o) => ({ usage: 'client', application: o.application }),
+  PkiRevokeInput: () => ({ reason: 'superseded' }),
 };
 
 export interface PreparedCall {

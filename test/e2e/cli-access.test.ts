@@ -6,25 +6,15 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { simpleDoc, startGateway, startUpstream, waitFor, type TestGateway, type TestUpstream } from './harness.js';
+import { runCommand, simpleDoc, startGateway, startUpstream, waitFor, type TestGateway, type TestUpstream } from './harness.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = ['--import', 'tsx', join(ROOT, 'src/cli/bin.ts')];
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runCommand;
 
 describe('CLI: onboarding an application, admin tokens, audit verification', () => {
   let gw: TestGateway;

@@ -10,7 +10,7 @@ import type { AdminClient } from '../admin-client.js';
 export type Values = Record<string, string | boolean | string[] | undefined>;
 
 export interface AccessCommandContext {
-  readonly client: Pick<AdminClient, 'request'>;
+  readonly client: Pick<AdminClient, 'request' | 'requestText'>;
   readonly tenant: string;
   readonly out: (line: string) => void;
 }

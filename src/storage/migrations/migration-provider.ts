@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { DialectColumnTypes } from '../sql/sql-dialect.js';
 import { initialMigration } from './0001-initial.js';
 import { accessMigration } from './0002-access.js';
+import { pkiMigration } from './0003-pki.js';
 
 /**
  * Every migration, in order. Names are `NNNN_description`; Kysely runs them sorted by name.
@@ -11,6 +12,7 @@ export function migrationProvider(types: DialectColumnTypes): MigrationProvider 
   const migrations: Record<string, Migration> = {
     '0001_initial': initialMigration(types),
     '0002_access': accessMigration(types),
+    '0003_pki': pkiMigration(types),
   };
   return { getMigrations: async () => migrations };
 }

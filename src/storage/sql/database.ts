@@ -96,6 +96,36 @@ export interface AuditLogTable {
   hash: string;
 }
 
+export interface CertificateAuthoritiesTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  spec: JsonColumn;
+  cert_pem: string;
+  key_sealed: string;
+  root_cert_pem: string | null;
+  root_key_sealed: string | null;
+  created_at: TimestampColumn;
+}
+
+export interface IssuedCertificatesTable {
+  id: string;
+  tenant_id: string;
+  ca_id: string;
+  serial: string;
+  usage: string;
+  subject: string;
+  sans: JsonColumn;
+  application: string | null;
+  fingerprint: string;
+  not_before: TimestampColumn;
+  not_after: TimestampColumn;
+  cert_pem: string;
+  revoked_at: NullableTimestampColumn;
+  revocation_reason: string | null;
+  created_at: TimestampColumn;
+}
+
 export interface Database {
   tenants: TenantsTable;
   config_objects: ConfigObjectsTable;
@@ -105,4 +135,6 @@ export interface Database {
   credentials: CredentialsTable;
   subscriptions: SubscriptionsTable;
   audit_log: AuditLogTable;
+  certificate_authorities: CertificateAuthoritiesTable;
+  issued_certificates: IssuedCertificatesTable;
 }

@@ -5,6 +5,7 @@ import type { AdminTokens, ConfigDump, Store, StoreTx, TenantRecord, TenantScope
 import { SqlAuditLog } from './audit-log.js';
 import { toCredentialRecord } from './credentials.js';
 import { mapSubscriptions, selectSubscriptions } from './subscriptions.js';
+import { loadPki } from './pki.js';
 import { SqlAdminTokens } from './admin-tokens.js';
 import { bumpRevision, readRevision } from './config-revision.js';
 import type { Database } from './database.js';
@@ -121,7 +122,8 @@ export class SqlStore implements Store {
           .execute();
         const credentials = credRows.map((r) => toCredentialRecord(r, r.tenant_name, this.dialect));
         const subscriptions = mapSubscriptions(await selectSubscriptions(trx).where('s.status', 'in', ['approved', 'pending']).orderBy('s.id').execute(), this.dialect);
-        return { revision, tenants, objects, credentials, subscriptions };
+        const pki = await loadPki(trx, this.dialect);
+        return { revision, tenants, objects, credentials, subscriptions, pki };
       }),
     );
   }

@@ -4,6 +4,7 @@ import { gatewayError } from '../../core/errors.js';
 import type { ConfigKind, ConfigRecord, Page, PageRequest, TenantScope, TenantScopeReader } from '../store.js';
 import { SqlTenantCredentials, SqlTenantCredentialsReader } from './credentials.js';
 import { SqlTenantSubscriptions, SqlTenantSubscriptionsReader } from './subscriptions.js';
+import { SqlTenantPki, SqlTenantPkiReader } from './pki.js';
 import { findTenantRow } from './tenants.js';
 import type { Database } from './database.js';
 import { encodeSpec, toConfigRecord } from './row-mapping.js';
@@ -19,6 +20,7 @@ export const MAX_PAGE_LIMIT = 1000;
 export class SqlTenantScopeReader implements TenantScopeReader {
   readonly credentials: SqlTenantCredentialsReader;
   readonly subscriptions: SqlTenantSubscriptionsReader;
+  readonly pki: SqlTenantPkiReader;
 
   constructor(
     protected readonly db: Kysely<Database>,
@@ -28,6 +30,7 @@ export class SqlTenantScopeReader implements TenantScopeReader {
   ) {
     this.credentials = new SqlTenantCredentialsReader(db, dialect, tenantId, tenant);
     this.subscriptions = new SqlTenantSubscriptionsReader(db, dialect, tenantId);
+    this.pki = new SqlTenantPkiReader(db, dialect, tenantId, tenant);
   }
 
   visibleService(serviceTenant: string, name: string): Promise<ConfigRecord | undefined> {
@@ -95,6 +98,7 @@ export class SqlTenantScopeReader implements TenantScopeReader {
 export class SqlTenantScope extends SqlTenantScopeReader implements TenantScope {
   declare readonly credentials: SqlTenantCredentials;
   declare readonly subscriptions: SqlTenantSubscriptions;
+  declare readonly pki: SqlTenantPki;
 
   constructor(
     db: Kysely<Database>,
@@ -106,6 +110,7 @@ export class SqlTenantScope extends SqlTenantScopeReader implements TenantScope 
     super(db, dialect, tenantId, tenant);
     this.credentials = new SqlTenantCredentials(db, dialect, tenantId, tenant, onWrite);
     this.subscriptions = new SqlTenantSubscriptions(db, dialect, tenantId, onWrite);
+    this.pki = new SqlTenantPki(db, dialect, tenantId, tenant, onWrite);
   }
 
   create(kind: ConfigKind, name: string, spec: Record<string, unknown>): Promise<ConfigRecord> {

@@ -1,0 +1,139 @@
+/**
+ * `portcullis ca …` and `portcullis cert …`: the built-in certificate authorities from the command
+ * line. `cert issue --out DIR` writes files curl uses directly:
+ *   curl --cert DIR/cert.pem --key DIR/key.pem --cacert <the gateway's CA> https://…
+ */
+
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CliUsageError, type AccessCommandContext, type Values } from './access.js';
+
+const enc = encodeURIComponent;
+
+function str(v: Values, name: string): string | undefined {
+  const x = v[name];
+  return typeof x === 'string' ? x : undefined;
+}
+
+function table(out: (line: string) => void, rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): void {
+  if (rows.length === 0) return out('(none)');
+  const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? '-' : String(r[c]))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  out(columns.map((c, i) => c.toUpperCase().padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const row of cells) out(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
+const read = (file: string) => readFile(file, 'utf8');
+
+export async function runCa(ctx: AccessCommandContext, v: Values, p: readonly string[]): Promise<number> {
+  const base = `/admin/v1/tenants/${enc(ctx.tenant)}/cas`;
+  const name = p[1];
+  switch (p[0]) {
+    case 'create': {
+      if (!name) throw new CliUsageError('ca create needs a NAME');
+      const body: Record<string, unknown> = { name };
+      if (str(v, 'key-type')) body.keyType = str(v, 'key-type');
+      if (str(v, 'trust-domain')) body.trustDomain = str(v, 'trust-domain');
+      if (str(v, 'client-days')) body.clientLifetimeDays = Number(str(v, 'client-days'));
+      if (str(v, 'server-days')) body.serverLifetimeDays = Number(str(v, 'server-days'));
+      const r = await ctx.client.request<{ name: string; subject: string; notAfter: string; fingerprint: string }>('POST', base, { body });
+      if (v.json === true) ctx.out(JSON.stringify(r, null, 2));
+      else ctx.out(`created CA ${r.name} (${r.subject}), valid until ${r.notAfter}`);
+      return 0;
+    }
+    case 'import': {
+      if (!name) throw new CliUsageError('ca import needs a NAME');
+      const cert = str(v, 'cert');
+      const key = str(v, 'key');
+      if (!cert || !key) throw new CliUsageError('ca import needs --cert FILE and --key FILE');
+      const body: Record<string, unknown> = { name, certificate: await read(cert), key: await read(key) };
+      if (str(v, 'root')) body.root = await read(str(v, 'root')!);
+      if (str(v, 'trust-domain')) body.trustDomain = str(v, 'trust-domain');
+      const r = await ctx.client.request<{ name: string; subject: string }>('POST', `${base}/import`, { body });
+      ctx.out(`imported CA ${r.name} (${r.subject})`);
+      return 0;
+    }
+    case 'list': {
+      const r = await ctx.client.request<{ items: Array<Record<string, unknown> & { settings: { source: string; trustDomain: string } }> }>('GET', base);
+      if (v.json === true) ctx.out(JSON.stringify(r, null, 2));
+      else table(ctx.out, r.items.map((c) => ({ ...c, source: c.settings.source, trustDomain: c.settings.trustDomain })), ['name', 'source', 'trustDomain', 'notAfter', 'subject']);
+      return 0;
+    }
+    case 'export': {
+      if (!name) throw new CliUsageError('ca export needs a NAME');
+      const pem = await ctx.client.requestText('GET', `${base}/${enc(name)}/chain`);
+      const out = str(v, 'out');
+      if (out) {
+        await writeFile(out, pem);
+        ctx.out(`wrote the CA chain of ${name} to ${out}`);
+      } else for (const line of pem.trimEnd().split('\n')) ctx.out(line);
+      return 0;
+    }
+    default:
+      throw new CliUsageError('ca needs a subcommand: create | import | list | export');
+  }
+}
+
+interface IssuedResult {
+  certificate: { serial: string; notAfter: string; sans: string[]; certPem: string };
+  chainPem: string;
+  keyPem?: string;
+  pkcs12?: string;
+  pkcs12Password?: string;
+}
+
+export async function runCert(ctx: AccessCommandContext, v: Values, p: readonly string[]): Promise<number> {
+  const t = `/admin/v1/tenants/${enc(ctx.tenant)}`;
+  switch (p[0]) {
+    case 'issue': {
+      const ca = str(v, 'ca');
+      if (!ca) throw new CliUsageError('cert issue needs --ca NAME');
+      const client = str(v, 'client');
+      const servers = Array.isArray(v.server) ? v.server : [];
+      if ((client === undefined) === (servers.length === 0)) throw new CliUsageError('cert issue needs --client APP or --server HOST (repeatable), not both');
+      const csr = str(v, 'csr');
+      const dir = str(v, 'out');
+      if ((csr === undefined) === (dir === undefined)) throw new CliUsageError('cert issue needs --csr FILE (your key stays with you) or --out DIR (a key is generated)');
+      const body: Record<string, unknown> = client !== undefined ? { usage: 'client', application: client } : { usage: 'server', hosts: servers };
+      if (csr) body.csr = await read(csr);
+      if (str(v, 'days')) body.lifetimeDays = Number(str(v, 'days'));
+      if (str(v, 'p12-password')) body.pkcs12Password = str(v, 'p12-password');
+      const r = await ctx.client.request<IssuedResult>('POST', `${t}/cas/${enc(ca)}/certificates`, { body });
+      const chain = r.chainPem.trimEnd().split(/(?<=-----END CERTIFICATE-----)\n/);
+      const target = dir ?? '.';
+      await mkdir(target, { recursive: true });
+      // cert.pem: the leaf and the issuing CA (what a client sends); ca.pem: issuing CA and root (what peers trust).
+      await writeFile(join(target, 'cert.pem'), `${chain.slice(0, 2).join('\n')}\n`);
+      await writeFile(join(target, 'ca.pem'), `${chain.slice(1).join('\n')}\n`);
+      if (r.keyPem) await writeFile(join(target, 'key.pem'), r.keyPem, { mode: 0o600 });
+      if (r.pkcs12) await writeFile(join(target, 'bundle.p12'), Buffer.from(r.pkcs12, 'base64'), { mode: 0o600 });
+      if (v.json === true) ctx.out(JSON.stringify({ ...r, keyPem: r.keyPem ? '<written>' : undefined, pkcs12: r.pkcs12 ? '<written>' : undefined }, null, 2));
+      else {
+        ctx.out(`issued certificate ${r.certificate.serial} for ${r.certificate.sans.join(', ')}, valid until ${r.certificate.notAfter}`);
+        ctx.out(`wrote ${join(target, 'cert.pem')} and ${join(target, 'ca.pem')}${r.keyPem ? `, ${join(target, 'key.pem')} (mode 0600) and ${join(target, 'bundle.p12')}` : ''}`);
+        if (r.pkcs12Password) ctx.out(`PKCS#12 password: ${r.pkcs12Password}  (shown once)`);
+      }
+      return 0;
+    }
+    case 'list': {
+      const query: Record<string, string> = {};
+      if (str(v, 'expiring')) query.expiring = str(v, 'expiring')!;
+      if (str(v, 'ca')) query.ca = str(v, 'ca')!;
+      if (str(v, 'app')) query.application = str(v, 'app')!;
+      const r = await ctx.client.request<{ items: Array<Record<string, unknown> & { sans: string[] } > }>('GET', `${t}/issued-certificates`, { query });
+      if (v.json === true) ctx.out(JSON.stringify(r, null, 2));
+      else table(ctx.out, r.items.map((c) => ({ ...c, sans: c.sans.join(','), days: Math.floor((Date.parse(String(c.notAfter)) - Date.now()) / 86_400_000) })), ['serial', 'ca', 'usage', 'sans', 'notAfter', 'days', 'revokedAt']);
+      return 0;
+    }
+    case 'revoke': {
+      const serial = p[1];
+      if (!serial) throw new CliUsageError('cert revoke needs a SERIAL');
+      const body = str(v, 'reason') ? { reason: str(v, 'reason') } : {};
+      const r = await ctx.client.request<{ serial: string; revokedAt: string; revocationReason: string }>('POST', `${t}/issued-certificates/${enc(serial)}/revoke`, { body });
+      ctx.out(`revoked certificate ${r.serial} at ${r.revokedAt} (${r.revocationReason})`);
+      return 0;
+    }
+    default:
+      throw new CliUsageError('cert needs a subcommand: issue | list | revoke');
+  }
+}

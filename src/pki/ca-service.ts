@@ -1,0 +1,279 @@
+/**
+ * The built-in certificate authorities: the one write path for creating and importing CAs, issuing
+ * client and server certificates and revoking them. Like the config and access services, every
+ * write runs in one store transaction with its audit entry, and the data plane reloads after commit
+ * (a revocation changes the CRLs in the listener contexts).
+ *
+ * A tenant only obtains certificates for what it owns: a client certificate names one of its
+ * applications (`spiffe://<trust domain>/tenant/<tenant>/app/<application>`), a server certificate
+ * only host names its domains cover. CA private keys are sealed with the master key; issued keys are
+ * returned once and never stored.
+ */
+
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { SYSTEM_CONTEXT, type AuditContext } from '../audit/audit-context.js';
+import { auditedWrite, type AuditedResult } from '../audit/audited-write.js';
+import { parseInput } from '../config/input-validation.js';
+import type { SecretSealer } from '../config/secret-sealing.js';
+import { gatewayError } from '../core/errors.js';
+import { CaImportSchema, CaInputSchema, IssueInputSchema, PkiRevokeInputSchema } from '../model/pki.js';
+import type { AuditLinker, CaRecord, IssuedCertificateRecord, Store, StoreTx, TenantPki } from '../storage/store.js';
+import { createCaHierarchy, importCa } from './ca-hierarchy.js';
+import { CsrError, parseCsr } from './csr.js';
+import { issueCertificate } from './issue-certificate.js';
+import { buildPkcs12 } from './pkcs12.js';
+import { pkiUrls } from './pki-urls.js';
+
+const DAY = 86_400_000;
+
+export interface CaServiceDeps {
+  readonly store: Store;
+  readonly secrets: SecretSealer;
+  readonly audit?: AuditLinker | undefined;
+  /** Base URL written into certificates for the CRL and OCSP endpoints (e.g. http://pki.example.com:8080). */
+  readonly baseUrl: () => string;
+  readonly onCommitted: () => Promise<void>;
+  readonly now?: () => number;
+}
+
+/** A CA as clients see it: certificates, never keys. */
+export interface CaView {
+  name: string;
+  settings: CaRecord['settings'];
+  certificate: string;
+  root: string | null;
+  subject: string;
+  notAfter: string;
+  fingerprint: string;
+  crlUrl: string;
+  ocspUrl: string;
+  createdAt: string;
+}
+
+export interface IssuedView {
+  certificate: Omit<IssuedCertificateRecord, 'id'>;
+  /** The leaf followed by the issuing chain, up to and including the root. */
+  chainPem: string;
+  /** Generated key (PKCS#8 PEM), when the request had no CSR. Shown once. */
+  keyPem?: string;
+  /** Password-protected PKCS#12 of key, certificate and chain (base64), when a key was generated. */
+  pkcs12?: string;
+  /** The PKCS#12 password, when the gateway chose it. Shown once. */
+  pkcs12Password?: string;
+}
+
+function keyAad(tenant: string, ca: string, which: 'issuing' | 'root'): string {
+  return `ca:${tenant}:${ca}:${which}-key`;
+}
+
+function issuedView(r: IssuedCertificateRecord): Omit<IssuedCertificateRecord, 'id'> {
+  const { id: _id, ...rest } = r;
+  void _id;
+  return rest;
+}
+
+/** `pattern` (exact or `*.example.com`) covers `host`. */
+function covers(pattern: string, host: string): boolean {
+  if (pattern === host) return true;
+  if (!pattern.startsWith('*.')) return false;
+  const dot = host.indexOf('.');
+  return dot > 0 && host.slice(dot + 1) === pattern.slice(2);
+}
+
+export class CaService {
+  constructor(
+    private readonly deps: CaServiceDeps,
+    private readonly context: AuditContext = SYSTEM_CONTEXT,
+  ) {}
+
+  as(context: AuditContext, store: Store = this.deps.store): CaService {
+    return new CaService({ ...this.deps, store }, context);
+  }
+
+  view(ca: CaRecord): CaView {
+    const cert = new X509Certificate(ca.certPem);
+    const urls = pkiUrls(this.deps.baseUrl(), ca.tenant, ca.name);
+    return {
+      name: ca.name,
+      settings: ca.settings,
+      certificate: ca.certPem,
+      root: ca.rootCertPem,
+      subject: cert.subject.replace(/\n/g, ', '),
+      notAfter: new Date(cert.validTo).toISOString(),
+      fingerprint: cert.fingerprint256.replace(/:/g, '').toLowerCase(),
+      crlUrl: urls.crl,
+      ocspUrl: urls.ocsp,
+      createdAt: ca.createdAt,
+    };
+  }
+
+  async listCas(tenant: string): Promise<CaView[]> {
+    return (await (await this.deps.store.tenant(tenant)).pki.listCas()).map((c) => this.view(c));
+  }
+
+  async getCa(tenant: string, name: string): Promise<CaView> {
+    return this.view(await this.#ca(tenant, name));
+  }
+
+  /** The CA's chain as PEM (issuing certificate, then the root): what clients and servers trust. */
+  async chain(tenant: string, name: string): Promise<string> {
+    const ca = await this.#ca(tenant, name);
+    return ca.rootCertPem ? `${ca.certPem.trimEnd()}\n${ca.rootCertPem.trimEnd()}\n` : ca.certPem;
+  }
+
+  /** Generates a root and an issuing intermediate. */
+  async createCa(tenant: string, input: unknown): Promise<CaView> {
+    const spec = parseInput(CaInputSchema, input, 'certificate authority');
+    const urls = pkiUrls(this.deps.baseUrl(), tenant, spec.name);
+    const h = await createCaHierarchy({ commonName: `${tenant} ${spec.name}`, organization: spec.organization ?? tenant, keyType: spec.keyType, crlUrl: urls.rootCrl, ...(spec.validityDays ? { rootValidityDays: spec.validityDays, intermediateValidityDays: spec.validityDays } : {}) });
+    const created = await this.#write(async (tx) => {
+      const pki = (await tx.tenant(tenant)).pki;
+      const ca = await pki.createCa({
+        name: spec.name,
+        settings: { source: 'generated', keyType: spec.keyType, trustDomain: spec.trustDomain, clientLifetimeDays: spec.clientLifetimeDays, serverLifetimeDays: spec.serverLifetimeDays, description: spec.description },
+        certPem: h.intermediate.certPem,
+        keySealed: this.deps.secrets.seal(h.intermediate.keyPem, keyAad(tenant, spec.name, 'issuing')),
+        rootCertPem: h.root.certPem,
+        rootKeySealed: this.deps.secrets.seal(h.root.keyPem, keyAad(tenant, spec.name, 'root')),
+      });
+      return { result: ca, audit: [{ tenant, action: 'ca.create', object: { kind: 'ca', name: spec.name }, after: this.view(ca) }] };
+    });
+    return this.view(created);
+  }
+
+  /** Brings an existing CA (certificate and key): it signs leaves and CRLs as a generated one would. */
+  async importCa(tenant: string, input: unknown): Promise<CaView> {
+    const spec = parseInput(CaImportSchema, input, 'certificate authority');
+    const problems = importCa(spec.certificate, spec.key, new Date(this.#now()));
+    if (problems.length > 0) throw gatewayError('VALIDATION', `Cannot import this CA: ${problems[0]}`, problems.map((message) => ({ path: 'certificate', message })));
+    const created = await this.#write(async (tx) => {
+      const ca = await (await tx.tenant(tenant)).pki.createCa({
+        name: spec.name,
+        settings: { source: 'imported', keyType: spec.keyType, trustDomain: spec.trustDomain, clientLifetimeDays: spec.clientLifetimeDays, serverLifetimeDays: spec.serverLifetimeDays, description: spec.description },
+        certPem: spec.certificate,
+        keySealed: this.deps.secrets.seal(spec.key, keyAad(tenant, spec.name, 'issuing')),
+        rootCertPem: spec.root ?? null,
+        rootKeySealed: null,
+      });
+      return { result: ca, audit: [{ tenant, action: 'ca.import', object: { kind: 'ca', name: spec.name }, after: this.view(ca) }] };
+    });
+    return this.view(created);
+  }
+
+  /** Issues a client or server certificate from a CSR (the key stays with the client) or a generated key. */
+  async issue(tenant: string, caName: string, input: unknown): Promise<IssuedView> {
+    const spec = parseInput(IssueInputSchema, input, 'certificate request');
+    const scope = await this.deps.store.tenant(tenant);
+    const ca = await scope.pki.getCa(caName);
+    if (!ca) throw gatewayError('NOT_FOUND', `Certificate authority "${caName}" not found`);
+    let sans: string[];
+    let application: string | null = null;
+    if (spec.usage === 'client') {
+      if (!(await scope.get('application', spec.application!))) throw gatewayError('NOT_FOUND', `Application "${spec.application}" not found`);
+      application = spec.application!;
+      sans = [`spiffe://${ca.settings.trustDomain}/tenant/${tenant}/app/${application}`];
+    } else {
+      const domains = await scope.listAll('domain');
+      const owned = domains.flatMap((d) => (d.spec.hosts as string[] | undefined) ?? []);
+      const foreign = spec.hosts!.filter((h) => !owned.some((p) => covers(p, h)));
+      if (foreign.length > 0) throw gatewayError('VALIDATION', `The tenant has no domain covering ${foreign.map((h) => `"${h}"`).join(', ')}`, foreign.map((h) => ({ path: 'hosts', message: `"${h}" is not covered by any of the tenant's domains` })));
+      sans = spec.hosts!;
+    }
+    let publicKey: string | undefined;
+    if (spec.csr !== undefined) {
+      let csr;
+      try {
+        csr = await parseCsr(spec.csr);
+      } catch (err) {
+        if (err instanceof CsrError) throw gatewayError('VALIDATION', `Invalid CSR: ${err.message}`, [{ path: 'csr', message: err.message }]);
+        throw err;
+      }
+      const requested = [...csr.sans.dns, ...csr.sans.ip, ...csr.sans.uri, ...csr.sans.email];
+      const extra = requested.filter((n) => !sans.includes(n));
+      if (extra.length > 0) {
+        throw gatewayError('VALIDATION', `The CSR asks for names the tenant does not own: ${extra.join(', ')}`, extra.map((n) => ({ path: 'csr', message: `"${n}" is not owned by tenant "${tenant}"` })));
+      }
+      publicKey = csr.publicKeyPem;
+    }
+    const lifetimeDays = spec.lifetimeDays ?? (spec.usage === 'client' ? ca.settings.clientLifetimeDays : ca.settings.serverLifetimeDays);
+    const urls = pkiUrls(this.deps.baseUrl(), tenant, caName);
+    const issuerKey = this.deps.secrets.open(ca.keySealed, keyAad(tenant, caName, 'issuing'));
+    const issued = await issueCertificate({
+      issuer: { certPem: ca.certPem, keyPem: issuerKey },
+      subjectCN: application ?? sans[0]!,
+      sans,
+      usage: spec.usage,
+      notAfter: new Date(this.#now() + lifetimeDays * DAY),
+      crlUrl: urls.crl,
+      ocspUrl: urls.ocsp,
+      ...(publicKey !== undefined ? { publicKey } : { keyType: ca.settings.keyType }),
+    });
+    const x = new X509Certificate(issued.certPem);
+    const record = await this.#write(async (tx) => {
+      const rec = await (await tx.tenant(tenant)).pki.recordIssued({
+        ca: caName,
+        serial: x.serialNumber,
+        usage: spec.usage,
+        subject: x.subject.replace(/\n/g, ', '),
+        sans,
+        application,
+        fingerprint: x.fingerprint256.replace(/:/g, '').toLowerCase(),
+        notBefore: new Date(x.validFrom).toISOString(),
+        notAfter: new Date(x.validTo).toISOString(),
+        certPem: issued.certPem,
+      });
+      return { result: rec, audit: [{ tenant, action: 'certificate.issue', object: { kind: 'certificate', name: rec.serial }, after: { ...issuedView(rec), certPem: undefined, fromCsr: publicKey !== undefined } }] };
+    }, false);
+    const chainPem = [issued.certPem, ca.certPem, ca.rootCertPem].filter((p): p is string => p !== null).map((p) => p.trimEnd()).join('\n') + '\n';
+    const out: IssuedView = { certificate: issuedView(record), chainPem };
+    if (issued.keyPem !== undefined) {
+      const password = spec.pkcs12Password ?? randomBytes(18).toString('base64url');
+      out.keyPem = issued.keyPem;
+      out.pkcs12 = buildPkcs12({ certPem: issued.certPem, keyPem: issued.keyPem, chainPems: [ca.certPem, ...(ca.rootCertPem ? [ca.rootCertPem] : [])], password, friendlyName: application ?? sans[0]! }).toString('base64');
+      if (spec.pkcs12Password === undefined) out.pkcs12Password = password;
+    }
+    return out;
+  }
+
+  async listIssued(tenant: string, filter: { ca?: string | undefined; application?: string | undefined; expiringWithinMs?: number | undefined } = {}): Promise<Array<Omit<IssuedCertificateRecord, 'id'>>> {
+    const scope = await this.deps.store.tenant(tenant);
+    const expiringBefore = filter.expiringWithinMs === undefined ? undefined : new Date(this.#now() + filter.expiringWithinMs).toISOString();
+    return (await scope.pki.listIssued({ ca: filter.ca, application: filter.application, expiringBefore })).map(issuedView);
+  }
+
+  async getIssued(tenant: string, serial: string): Promise<Omit<IssuedCertificateRecord, 'id'>> {
+    const rec = await (await this.deps.store.tenant(tenant)).pki.getIssued(serial);
+    if (!rec) throw gatewayError('NOT_FOUND', `Certificate with serial "${serial}" not found`);
+    return issuedView(rec);
+  }
+
+  /** Revokes by serial with an RFC 5280 reason: new connections with it are refused once the data plane reloads. */
+  async revoke(tenant: string, serial: string, input: unknown): Promise<Omit<IssuedCertificateRecord, 'id'>> {
+    const { reason } = parseInput(PkiRevokeInputSchema, input ?? {}, 'revocation');
+    const rec = await this.#write(async (tx) => {
+      const pki: TenantPki = (await tx.tenant(tenant)).pki;
+      const before = await pki.getIssued(serial);
+      if (!before) throw gatewayError('NOT_FOUND', `Certificate with serial "${serial}" not found`);
+      const after = (await pki.revoke(serial, new Date(this.#now()).toISOString(), reason))!;
+      return {
+        result: after,
+        audit: before.revokedAt === null ? [{ tenant, action: 'certificate.revoke', object: { kind: 'certificate', name: after.serial }, details: { reason, application: after.application } }] : [],
+      };
+    });
+    return issuedView(rec);
+  }
+
+  async #ca(tenant: string, name: string): Promise<CaRecord> {
+    const ca = await (await this.deps.store.tenant(tenant)).pki.getCa(name);
+    if (!ca) throw gatewayError('NOT_FOUND', `Certificate authority "${name}" not found`);
+    return ca;
+  }
+
+  #write<T>(fn: (tx: StoreTx) => Promise<AuditedResult<T>>, reload = true): Promise<T> {
+    return auditedWrite({ store: this.deps.store, link: this.deps.audit, context: this.context, onCommitted: reload ? this.deps.onCommitted : undefined }, fn);
+  }
+
+  #now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+}

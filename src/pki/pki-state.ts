@@ -1,0 +1,105 @@
+/**
+ * The PKI half of a config snapshot: for every built-in CA, its certificates, its freshly signed CRLs
+ * (the issuing CA's, and the root's when the gateway holds the root key) and its revoked serials;
+ * and the fingerprints of every revoked certificate, so that a keep-alive connection opened before a
+ * revocation is refused on its next request. Built (asynchronously: signing) before the snapshot is
+ * materialised; read-only afterwards.
+ */
+
+import type { SecretOpener } from '../snapshot/snapshot.js';
+import type { CaRecord, RevokedEntry } from '../storage/store.js';
+import { normaliseSerial } from '../storage/sql/pki.js';
+import { buildCrl, parseRevocationReason, type BuiltCrl } from './crl.js';
+
+/** How long a CRL is valid; snapshots are rebuilt well before (see SnapshotManager's maxAgeMs). */
+export const CRL_VALIDITY_MS = 7 * 86_400_000;
+
+export interface CaState {
+  readonly tenant: string;
+  readonly name: string;
+  readonly certPem: string;
+  readonly rootCertPem: string | null;
+  /** The issuing key, in clear (signs OCSP responses). Never logged. */
+  readonly keyPem: string;
+  readonly crl: BuiltCrl;
+  readonly rootCrl: BuiltCrl | undefined;
+  /** Normalised serial → revocation. */
+  readonly revoked: ReadonlyMap<string, { revokedAt: Date; reason: string }>;
+}
+
+export interface PkiTrust {
+  /** PEM bundle of the CAs' certificates (issuing and roots). */
+  readonly cas: string;
+  /** PEM CRLs for every CA in those chains. */
+  readonly crls: string[];
+}
+
+export class PkiState {
+  readonly #cas = new Map<string, CaState>();
+  readonly revokedFingerprints: ReadonlySet<string>;
+
+  constructor(cas: readonly CaState[], revokedFingerprints: ReadonlySet<string>) {
+    for (const c of cas) this.#cas.set(`${c.tenant}/${c.name}`, c);
+    this.revokedFingerprints = revokedFingerprints;
+  }
+
+  ca(tenant: string, name: string): CaState | undefined {
+    return this.#cas.get(`${tenant}/${name}`);
+  }
+
+  /** What a domain of `tenant` trusting these CAs loads into its context. Unknown names are skipped (planning refuses them). */
+  trustFor(tenant: string, names: readonly string[]): PkiTrust {
+    const cas: string[] = [];
+    const crls: string[] = [];
+    for (const n of names) {
+      const c = this.ca(tenant, n);
+      if (!c) continue;
+      cas.push(c.certPem.trimEnd());
+      crls.push(c.crl.pem.trimEnd());
+      if (c.rootCertPem) cas.push(c.rootCertPem.trimEnd());
+      if (c.rootCrl) crls.push(c.rootCrl.pem.trimEnd());
+    }
+    return { cas: cas.length > 0 ? `${cas.join('\n')}\n` : '', crls };
+  }
+}
+
+/** CRL numbers only grow: seconds since the epoch at signing time (every node, every rebuild). */
+function crlNumber(now: Date): number {
+  return Math.floor(now.getTime() / 1000);
+}
+
+function keyAad(tenant: string, ca: string, which: 'issuing' | 'root'): string {
+  return `ca:${tenant}:${ca}:${which}-key`;
+}
+
+/** Opens the CAs' keys and signs their CRLs at `now`. */
+export async function buildPkiState(input: { cas: readonly CaRecord[]; revoked: readonly RevokedEntry[] }, secrets: SecretOpener, now: Date = new Date()): Promise<PkiState> {
+  const byCa = new Map<string, RevokedEntry[]>();
+  for (const r of input.revoked) {
+    const k = `${r.tenant}/${r.ca}`;
+    const list = byCa.get(k) ?? [];
+    list.push(r);
+    byCa.set(k, list);
+  }
+  const nextUpdate = new Date(now.getTime() + CRL_VALIDITY_MS);
+  const states: CaState[] = [];
+  for (const ca of input.cas) {
+    const keyPem = secrets.open(ca.keySealed, keyAad(ca.tenant, ca.name, 'issuing'));
+    const entries = byCa.get(`${ca.tenant}/${ca.name}`) ?? [];
+    const revoked = new Map(entries.map((e) => [normaliseSerial(e.serial), { revokedAt: new Date(e.revokedAt), reason: e.reason }] as const));
+    const crl = await buildCrl({
+      issuer: { certPem: ca.certPem, keyPem },
+      crlNumber: crlNumber(now),
+      thisUpdate: now,
+      nextUpdate,
+      revoked: entries.map((e) => ({ serialNumber: e.serial, revokedAt: new Date(e.revokedAt), reason: parseRevocationReason(e.reason) ?? 'unspecified' })),
+    });
+    let rootCrl: BuiltCrl | undefined;
+    if (ca.rootCertPem && ca.rootKeySealed) {
+      const rootKey = secrets.open(ca.rootKeySealed, keyAad(ca.tenant, ca.name, 'root'));
+      rootCrl = await buildCrl({ issuer: { certPem: ca.rootCertPem, keyPem: rootKey }, crlNumber: crlNumber(now), thisUpdate: now, nextUpdate, revoked: [] });
+    }
+    states.push({ tenant: ca.tenant, name: ca.name, certPem: ca.certPem, rootCertPem: ca.rootCertPem, keyPem, crl, rootCrl, revoked });
+  }
+  return new PkiState(states, new Set(input.revoked.map((r) => r.fingerprint)));
+}

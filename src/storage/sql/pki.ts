@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import { gatewayError } from '../../core/errors.js';
+import type { CaRecord, CaSettings, IssuedCertificateRecord, IssuedFilter, NewCa, NewIssuedCertificate, RevokedEntry, TenantPki, TenantPkiReader } from '../pki-records.js';
+import type { CertificateAuthoritiesTable, Database, IssuedCertificatesTable } from './database.js';
+import { normaliseTimestamp } from './row-mapping.js';
+import type { SqlDialect } from './sql-dialect.js';
+import { withStorageErrors } from './storage-errors.js';
+
+type CaRow = Selectable<CertificateAuthoritiesTable>;
+type IssuedRow = Selectable<IssuedCertificatesTable> & { ca_name: string };
+
+/**
+ * Serials are compared in one form: upper-case hex without separators, whole bytes (even length),
+ * without leading zero bytes (the DER sign byte some tools print, others do not). '' when not hex.
+ */
+export function normaliseSerial(serial: string): string {
+  let hex = serial.replace(/[:\s]/g, '').toUpperCase();
+  if (!/^[0-9A-F]{1,64}$/.test(hex)) return '';
+  if (hex.length % 2 === 1) hex = `0${hex}`;
+  while (hex.length > 2 && hex.startsWith('00')) hex = hex.slice(2);
+  return hex;
+}
+
+export function toCaRecord(row: CaRow, tenant: string, dialect: SqlDialect): CaRecord {
+  return {
+    id: row.id,
+    tenant,
+    name: row.name,
+    settings: dialect.decodeJson(row.spec) as CaSettings,
+    certPem: row.cert_pem,
+    keySealed: row.key_sealed,
+    rootCertPem: row.root_cert_pem,
+    rootKeySealed: row.root_key_sealed,
+    createdAt: dialect.decodeTimestamp(row.created_at),
+  };
+}
+
+function toIssued(row: IssuedRow, tenant: string, dialect: SqlDialect): IssuedCertificateRecord {
+  const ts = (v: string | Date | null) => (v === null ? null : dialect.decodeTimestamp(v));
+  return {
+    id: row.id,
+    tenant,
+    ca: row.ca_name,
+    serial: row.serial,
+    usage: row.usage as IssuedCertificateRecord['usage'],
+    subject: row.subject,
+    sans: (dialect.decodeJson(row.sans) ?? []) as string[],
+    application: row.application,
+    fingerprint: row.fingerprint,
+    notBefore: dialect.decodeTimestamp(row.not_before),
+    notAfter: dialect.decodeTimestamp(row.not_after),
+    certPem: row.cert_pem,
+    revokedAt: ts(row.revoked_at),
+    revocationReason: row.revocation_reason,
+    createdAt: dialect.decodeTimestamp(row.created_at),
+  };
+}
+
+/** Every CA and every revoked certificate, for the data plane's CRLs (inside loadAll's read transaction). */
+export async function loadPki(trx: Kysely<Database>, dialect: SqlDialect): Promise<{ cas: CaRecord[]; revoked: RevokedEntry[] }> {
+  const cas = await trx
+    .selectFrom('certificate_authorities as c')
+    .innerJoin('tenants as t', 't.id', 'c.tenant_id')
+    .selectAll('c')
+    .select('t.name as tenant_name')
+    .orderBy('t.name')
+    .orderBy('c.name')
+    .execute();
+  const revoked = await trx
+    .selectFrom('issued_certificates as i')
+    .innerJoin('certificate_authorities as c', 'c.id', 'i.ca_id')
+    .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+    .select(['t.name as tenant', 'c.name as ca', 'i.serial', 'i.fingerprint', 'i.revoked_at', 'i.revocation_reason'])
+    .where('i.revoked_at', 'is not', null)
+    .orderBy('i.serial')
+    .execute();
+  return {
+    cas: cas.map((r) => toCaRecord(r, r.tenant_name, dialect)),
+    revoked: revoked.map((r) => ({ tenant: r.tenant, ca: r.ca, serial: r.serial, fingerprint: r.fingerprint, revokedAt: dialect.decodeTimestamp(r.revoked_at!), reason: r.revocation_reason ?? 'unspecified' })),
+  };
+}
+
+/** One tenant's CAs and issued certificates: every query carries `tenant_id = <this tenant>`. */
+export class SqlTenantPkiReader implements TenantPkiReader {
+  constructor(
+    protected readonly db: Kysely<Database>,
+    protected readonly dialect: SqlDialect,
+    protected readonly tenantId: string,
+    protected readonly tenant: string,
+  ) {}
+
+  listCas(): Promise<CaRecord[]> {
+    return this.guard(async () => (await this.cas().orderBy('name').execute()).map((r) => toCaRecord(r, this.tenant, this.dialect)));
+  }
+
+  getCa(name: string): Promise<CaRecord | undefined> {
+    return this.guard(async () => {
+      const row = await this.cas().where('name', '=', name).executeTakeFirst();
+      return row && toCaRecord(row, this.tenant, this.dialect);
+    });
+  }
+
+  listIssued(filter: IssuedFilter = {}): Promise<IssuedCertificateRecord[]> {
+    return this.guard(async () => {
+      const rows = await this.issued()
+        .$if(filter.ca !== undefined, (qb) => qb.where('c.name', '=', filter.ca ?? ''))
+        .$if(filter.application !== undefined, (qb) => qb.where('i.application', '=', filter.application ?? ''))
+        .$if(filter.expiringBefore !== undefined, (qb) => qb.where('i.not_after', '<', normaliseTimestamp(filter.expiringBefore ?? '', 'expiringBefore')))
+        .orderBy('i.not_after')
+        .orderBy('i.serial')
+        .execute();
+      return rows.map((r) => toIssued(r, this.tenant, this.dialect));
+    });
+  }
+
+  getIssued(serial: string): Promise<IssuedCertificateRecord | undefined> {
+    return this.guard(async () => {
+      const s = normaliseSerial(serial);
+      if (!s) return undefined;
+      const row = await this.issued().where('i.serial', '=', s).orderBy('i.created_at').executeTakeFirst();
+      return row && toIssued(row, this.tenant, this.dialect);
+    });
+  }
+
+  protected cas() {
+    return this.db.selectFrom('certificate_authorities').selectAll().where('tenant_id', '=', this.tenantId);
+  }
+
+  protected issued() {
+    return this.db
+      .selectFrom('issued_certificates as i')
+      .innerJoin('certificate_authorities as c', 'c.id', 'i.ca_id')
+      .selectAll('i')
+      .select('c.name as ca_name')
+      .where('i.tenant_id', '=', this.tenantId);
+  }
+
+  protected guard<T>(fn: () => Promise<T>): Promise<T> {
+    return withStorageErrors((err) => this.dialect.toStorageError(err), fn);
+  }
+}
+
+export class SqlTenantPki extends SqlTenantPkiReader implements TenantPki {
+  constructor(
+    db: Kysely<Database>,
+    dialect: SqlDialect,
+    tenantId: string,
+    tenant: string,
+    private readonly onWrite: () => void,
+  ) {
+    super(db, dialect, tenantId, tenant);
+  }
+
+  createCa(input: NewCa): Promise<CaRecord> {
+    return this.guard(async () => {
+      const row = await this.db
+        .insertInto('certificate_authorities')
+        .values({
+          id: randomUUID(),
+          tenant_id: this.tenantId,
+          name: input.name,
+          spec: JSON.stringify(input.settings),
+          cert_pem: input.certPem,
+          key_sealed: input.keySealed,
+          root_cert_pem: input.rootCertPem,
+          root_key_sealed: input.rootKeySealed,
+          created_at: new Date().toISOString(),
+        })
+        .onConflict((oc) => oc.columns(['tenant_id', 'name']).doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw gatewayError('CONFLICT', `Certificate authority "${input.name}" already exists in tenant "${this.tenant}"`);
+      this.onWrite();
+      return toCaRecord(row, this.tenant, this.dialect);
+    });
+  }
+
+  recordIssued(input: NewIssuedCertificate): Promise<IssuedCertificateRecord> {
+    return this.guard(async () => {
+      const ca = await this.cas().select('id').where('name', '=', input.ca).executeTakeFirst();
+      if (!ca) throw gatewayError('NOT_FOUND', `Certificate authority "${input.ca}" not found`);
+      const id = randomUUID();
+      await this.db
+        .insertInto('issued_certificates')
+        .values({
+          id,
+          tenant_id: this.tenantId,
+          ca_id: ca.id,
+          serial: normaliseSerial(input.serial),
+          usage: input.usage,
+          subject: input.subject,
+          sans: JSON.stringify(input.sans),
+          application: input.application,
+          fingerprint: input.fingerprint,
+          not_before: normaliseTimestamp(input.notBefore, 'notBefore'),
+          not_after: normaliseTimestamp(input.notAfter, 'notAfter'),
+          cert_pem: input.certPem,
+          revoked_at: null,
+          revocation_reason: null,
+          created_at: new Date().toISOString(),
+        })
+        .execute();
+      const row = await this.issued().where('i.id', '=', id).executeTakeFirstOrThrow();
+      return toIssued(row, this.tenant, this.dialect);
+    });
+  }
+
+  revoke(serial: string, at: string, reason: string): Promise<IssuedCertificateRecord | undefined> {
+    return this.guard(async () => {
+      const current = await this.getIssued(serial);
+      if (!current) return undefined;
+      if (current.revokedAt !== null) return current;
+      await this.db
+        .updateTable('issued_certificates')
+        .set({ revoked_at: normaliseTimestamp(at, 'revokedAt'), revocation_reason: reason })
+        .where('tenant_id', '=', this.tenantId)
+        .where('id', '=', current.id)
+        .execute();
+      this.onWrite();
+      return this.getIssued(serial);
+    });
+  }
+}
