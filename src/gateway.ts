@@ -224,15 +224,24 @@ export class Gateway {
     this.cleanups.push(() => snapshots.stop());
     await snapshots.start();
 
-    const configService = new ConfigService({ store, plugins, secrets, audit: audit.link, onCommitted: () => snapshots.reload() });
+    // After a commit: reload, and tell the caller when the data plane could not load the change (it
+    // keeps serving the previous snapshot; a revocation, say, is then not in force).
+    const applyCommitted = async (): Promise<void> => {
+      await snapshots.reload();
+      const failure = snapshots.error;
+      if (failure && snapshots.revision < (await store.revision())) {
+        throw gatewayError('CHANGE_NOT_LOADED', `The change is stored, but the data plane could not load it (${failure.message}); it keeps serving the previous configuration`);
+      }
+    };
+    const configService = new ConfigService({ store, plugins, secrets, audit: audit.link, onCommitted: applyCommitted });
     const accessService = new AccessService({
       store,
       hasher: access.hasher,
       audit: audit.link,
-      onCommitted: () => snapshots.reload(),
+      onCommitted: applyCommitted,
       onSubscriptionRequested: subscriptionNotifier(secrets, logger),
     });
-    const caService = new CaService({ store, secrets, audit: audit.link, baseUrl: () => this.pkiBaseUrl(), onCommitted: () => snapshots.reload() });
+    const caService = new CaService({ store, secrets, audit: audit.link, baseUrl: () => this.pkiBaseUrl(), onCommitted: applyCommitted });
     const oauthEndpoints = new OAuthEndpoints(access, { tokenTtlSeconds: Math.round(settings.auth.tokenTtl / 1000) });
     const pkiEndpoints = new PkiEndpoints(store, logger);
     const internal = (ctx: RequestContext, snap: Snapshot): boolean => {

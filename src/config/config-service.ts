@@ -23,6 +23,7 @@ import { ApplicationSpecSchema } from '../model/application.js';
 import { JwtIssuerSpecSchema } from '../auth/jwt/jwt-issuer-spec.js';
 import type { PluginRegistry } from '../pipeline/plugin.js';
 import { planSnapshot } from '../snapshot/plan.js';
+import { isNotLoaded } from '../audit/audited-write.js';
 import { auditEntry, SYSTEM_CONTEXT, type AuditContext, type AuditFacts } from '../audit/audit-context.js';
 import type { AuditLinker, CaRecord } from '../storage/store.js';
 import { CONFIG_KINDS, type ConfigDump, type ConfigKind, type ConfigRecord, type StoreTx, type Store, type TenantRecord, type TenantScope, type TenantScopeReader } from '../storage/store.js';
@@ -411,7 +412,8 @@ export class ConfigService {
   private async notify(): Promise<void> {
     try {
       await this.deps.onCommitted();
-    } catch {
+    } catch (err) {
+      if (isNotLoaded(err)) throw err;
       // The change is committed; the snapshot manager's revision polling picks it up and logs failures.
     }
   }

@@ -54,6 +54,7 @@ export const Errors = Object.freeze({
   VALIDATION: def('VALIDATION', 400, 'invalid_request', 'Request validation failed'),
   CONFLICT: def('CONFLICT', 409, 'conflict', 'Conflicts with existing configuration'),
   UNSUPPORTED_MEDIA_TYPE: def('UNSUPPORTED_MEDIA_TYPE', 415, 'unsupported_media_type', 'Content-Type must be application/json'),
+  CHANGE_NOT_LOADED: def('CHANGE_NOT_LOADED', 500, 'change_not_loaded', 'The change is stored, but the data plane could not load it and keeps serving the previous configuration'),
   // Configuration files and settings.
   CONFIG_INVALID: def('CONFIG_INVALID', 400, 'invalid_config', 'Configuration is invalid'),
   // Storage.
