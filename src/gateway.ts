@@ -50,6 +50,9 @@ import { CaService } from './pki/ca-service.js';
 import type { RequestContext } from './pipeline/context.js';
 import type { Snapshot } from './snapshot/snapshot.js';
 import { PkiEndpoints } from './pki/pki-endpoints.js';
+import { inventoryReader, readInventoryInput, type ListenerCertificates } from './pki/expiry/certificate-inventory.js';
+import { ExpiryMonitor } from './pki/expiry/expiry-monitor.js';
+import { signedWebhookSender } from './core/signed-webhook.js';
 
 export interface GatewayOptions {
   readonly settings: Settings;
@@ -102,6 +105,7 @@ export class Gateway {
   private snapshotManager: SnapshotManager | undefined;
   private readonly edge: TlsEdge;
   private auditTrail: AuditTrail | undefined;
+  private expiryMonitor: ExpiryMonitor | undefined;
   readonly metrics: GatewayMetrics;
 
   constructor(private readonly opts: GatewayOptions) {
@@ -110,6 +114,7 @@ export class Gateway {
       revision: () => this.snapshotManager?.revision ?? -1,
       routes: () => this.snapshotManager?.current?.router.size ?? 0,
       tlsNames: () => this.snapshotManager?.current?.tls?.size ?? 0,
+      certificates: async () => (await this.expiryMonitor?.expirySeconds()) ?? [],
     });
     this.edge = new TlsEdge({
       current: () => this.snapshotManager?.current?.tls,
@@ -131,6 +136,11 @@ export class Gateway {
   /** The snapshot manager, once started (tests use it to wait for reloads). */
   get snapshots(): SnapshotManager | undefined {
     return this.snapshotManager;
+  }
+
+  /** Certificate expiry monitoring, once started (tests run checks with it). */
+  get expiry(): ExpiryMonitor | undefined {
+    return this.expiryMonitor;
   }
 
   /** The audit trail, once started. */
@@ -216,7 +226,10 @@ export class Gateway {
       // JWKS resolvers only an old snapshot used are dropped (their agents closed).
       // CRLs are valid 7 days: re-sign them daily even when nothing changes.
       maxAgeMs: 86_400_000,
-      onSwap: (next) => void access.jwks.retain(next.access?.jwt.jwksResolvers ?? []).catch((err: unknown) => logger.warn({ err }, 'releasing JWKS caches failed')),
+      onSwap: (next) => {
+        void access.jwks.retain(next.access?.jwt.jwksResolvers ?? []).catch((err: unknown) => logger.warn({ err }, 'releasing JWKS caches failed'));
+        this.expiryMonitor?.invalidate();
+      },
       pollIntervalMs: settings.configPollInterval,
       deps: { pools, secrets, globalInstances, tls: tlsBuild, access, proxy: { maxBodyBytes: settings.limits.maxBodySize, isTrustedPeer: trustedPeers(settings.trustedProxies) } },
     });
@@ -254,6 +267,8 @@ export class Gateway {
     const onDrainStart = () => {
       this.draining = true;
     };
+    const listenerCerts: ListenerCertificates = { certPem: tls.certPem, trustedCas: tlsBuild.fallback?.clientAuth.trustedCas };
+    const expiry = this.certificateExpiry(store, audit, listenerCerts);
     const listeners: Listener[] = [];
     if (settings.https.enabled) {
       listeners.push(
@@ -304,7 +319,7 @@ export class Gateway {
           certPem: tls.certPem,
           keyPem: tls.keyPem,
           limits: DEFAULT_ADMIN_LIMITS,
-          handler: createAdminHandler({ logger, configService, accessService, caService, audit, store, snapshots, auth, version: VERSION, metrics: () => this.metrics.render() }, { isDraining: () => this.draining }),
+          handler: createAdminHandler({ logger, configService, accessService, caService, audit, store, snapshots, auth, version: VERSION, metrics: () => this.metrics.render(), inventory: inventoryReader({ listener: listenerCerts }) }, { isDraining: () => this.draining }),
           logger,
           onDrainStart,
           tls: settings.admin.tls,
@@ -316,6 +331,7 @@ export class Gateway {
       this.listeners.push(l);
       await l.start();
     }
+    expiry.start();
     return {
       httpsUrl: urlOf('https', this.listener('https'), settings.https.host),
       httpUrl: urlOf('http', this.listener('http'), settings.http.host),
@@ -361,6 +377,24 @@ export class Gateway {
       },
     });
     return { hasher, oauth, jwks, failures, usage, audit, logger, onFailure: (method, reason) => this.metrics.authFailures.inc({ method, reason }) };
+  }
+
+  /** Certificate expiry monitoring (`pki.expiry`): alerts to the log, the audit trail and the webhook. */
+  private certificateExpiry(store: Store, audit: AuditTrail, listener: ListenerCertificates): ExpiryMonitor {
+    const { thresholds, checkInterval, webhook } = this.opts.settings.pki.expiry;
+    const monitor = new ExpiryMonitor({
+      load: () => readInventoryInput(store, listener),
+      claims: store,
+      thresholdsDays: thresholds,
+      checkIntervalMs: checkInterval,
+      webhook,
+      send: signedWebhookSender(this.logger),
+      logger: this.logger,
+      audit,
+    });
+    this.expiryMonitor = monitor;
+    this.cleanups.push(() => monitor.stop());
+    return monitor;
   }
 
   /** Refused client-certificate handshakes on the data plane, by reason. */

@@ -408,7 +408,8 @@ describe('admin API server', () => {
     const { adminRoutes } = await import('./admin-routes.js');
     const { accessRoutes } = await import('./access-routes.js');
     const { pkiRoutes } = await import('./pki-routes.js');
-    const routes = [...adminRoutes({ store, snapshots, openapi: () => undefined }), ...accessRoutes({ audit: undefined }), ...pkiRoutes()];
+    const { inventoryRoutes } = await import('./inventory-routes.js');
+    const routes = [...adminRoutes({ store, snapshots, openapi: () => undefined }), ...accessRoutes({ audit: undefined }), ...pkiRoutes(), ...inventoryRoutes()];
     for (const route of routes) assert.ok(r.body.paths[route.path]?.[route.method.toLowerCase()], `${route.method} ${route.path}`);
     assert.deepEqual(r.body, JSON.parse(JSON.stringify(buildOpenApiDocument(routes, { version: '0.0.0-test' }))));
   });

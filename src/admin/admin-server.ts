@@ -14,6 +14,8 @@ import type { AuditContext } from '../audit/audit-context.js';
 import { tenantBoundStore } from '../storage/tenant-bound-store.js';
 import { accessRoutes } from './access-routes.js';
 import { pkiRoutes } from './pki-routes.js';
+import { inventoryRoutes } from './inventory-routes.js';
+import type { InventoryReader } from '../pki/expiry/certificate-inventory.js';
 import type { CaService } from '../pki/ca-service.js';
 import { Errors, GatewayError, gatewayError, toGatewayError } from '../core/errors.js';
 import { createHttpsListener } from '../listeners/https-listener.js';
@@ -65,6 +67,8 @@ export interface AdminListenerDeps {
   readonly limits?: Partial<AdminServerLimits>;
   /** Prometheus exposition for `GET /metrics`; without it the endpoint answers 404. */
   readonly metrics?: (() => Promise<{ contentType: string; body: string }>) | undefined;
+  /** Certificate inventories (with the listener's certificate); default: without it. */
+  readonly inventory?: InventoryReader | undefined;
 }
 
 export interface AdminHandler {
@@ -93,14 +97,14 @@ function headerValue(v: string | string[] | undefined): string | undefined {
 
 /** The admin API request handler (exposed for tests and for embedding in another server). */
 export function createAdminHandler(
-  deps: Pick<AdminListenerDeps, 'logger' | 'configService' | 'accessService' | 'caService' | 'audit' | 'store' | 'snapshots' | 'auth' | 'version' | 'metrics'>,
+  deps: Pick<AdminListenerDeps, 'logger' | 'configService' | 'accessService' | 'caService' | 'audit' | 'store' | 'snapshots' | 'auth' | 'version' | 'metrics' | 'inventory'>,
   opts: { isDraining?: () => boolean } = {},
 ): AdminHandler {
   const { logger, auth } = deps;
   const isDraining = opts.isDraining ?? (() => false);
   let doc: OpenApiDocument | undefined;
   const openapi = (): OpenApiDocument => (doc ??= buildOpenApiDocument(routes, { version: deps.version }));
-  const routes: AdminRoute[] = [...adminRoutes({ store: deps.store, snapshots: deps.snapshots, openapi, metrics: deps.metrics }), ...accessRoutes({ audit: deps.audit }), ...pkiRoutes()];
+  const routes: AdminRoute[] = [...adminRoutes({ store: deps.store, snapshots: deps.snapshots, openapi, metrics: deps.metrics }), ...accessRoutes({ audit: deps.audit }), ...pkiRoutes(), ...inventoryRoutes({ inventory: deps.inventory })];
   const router = new AdminRouter(routes);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -6,7 +6,9 @@
 
 import { z } from 'zod';
 import { DurationSchema, NameSchema } from '../model/common.js';
-import { CaImportSchema, CaInputSchema, IssueInputSchema, PkiRevokeInputSchema } from '../model/pki.js';
+import { CaImportSchema, CaInputSchema, CertificateRequestInputSchema, ChainInstallInputSchema, IssueInputSchema, PkiRevokeInputSchema } from '../model/pki.js';
+import { Errors, GatewayError } from '../core/errors.js';
+import { CertificateSpecSchema } from '../model/certificate.js';
 import type { AdminRoute, NamedSchema } from './admin-routes.js';
 import { API_PREFIX, onTenant } from './admin-routes.js';
 
@@ -63,6 +65,10 @@ const IssuedResultSchema = z
     pkcs12: z.string().optional().describe('Base64 password-protected PKCS#12 of key, certificate and chain'),
     pkcs12Password: z.string().optional().describe('Its password, when the gateway chose it. Shown only in this response'),
   })
+  .strict();
+
+const CertificateRequestSchema = z
+  .object({ name: z.string(), hosts: z.array(z.string()), csr: z.string().describe('PEM CSR to give the CA'), createdAt: z.string() })
   .strict();
 
 const ExpiringQuerySchema = DurationSchema.optional().describe('Only certificates expiring within this long, e.g. 30d');
@@ -197,6 +203,82 @@ export function pkiRoutes(): AdminRoute[] {
       errors: WRITE,
       async handle(req) {
         return { status: 200, body: await req.pki.revoke(req.params.tenant!, req.params.serial!, req.body) };
+      },
+    },
+    {
+      method: 'GET',
+      path: `${T}/certificate-requests`,
+      operationId: 'listCertificateRequests',
+      summary: 'Keys and CSRs waiting for a chain from a public CA (never the keys)',
+      tag: 'PKI',
+      permission: onTenant('config.read'),
+      success: { status: 200, description: 'Requests by name', body: one('CertificateRequestList', z.object({ items: z.array(CertificateRequestSchema) }).strict()) },
+      errors: READ,
+      async handle(req) {
+        return { status: 200, body: { items: await req.pki.listRequests(req.params.tenant!) } };
+      },
+    },
+    {
+      method: 'POST',
+      path: `${T}/certificate-requests`,
+      operationId: 'createCertificateRequest',
+      summary: "Generate a key (kept sealed) and a CSR for the tenant's own hosts, to take to a public CA",
+      tag: 'PKI',
+      permission: onTenant('config.write'),
+      body: one('CertificateRequestInput', CertificateRequestInputSchema),
+      success: { status: 201, description: 'The CSR', body: one('CertificateRequest', CertificateRequestSchema) },
+      errors: WRITE,
+      async handle(req) {
+        return { status: 201, body: await req.pki.requestCertificate(req.params.tenant!, req.body) };
+      },
+    },
+    {
+      method: 'GET',
+      path: `${T}/certificate-requests/{name}`,
+      operationId: 'getCertificateRequest',
+      summary: 'A pending request and its CSR',
+      tag: 'PKI',
+      permission: onTenant('config.read'),
+      success: { status: 200, description: 'The request', body: one('CertificateRequest', CertificateRequestSchema) },
+      errors: READ,
+      async handle(req) {
+        return { status: 200, body: await req.pki.getRequest(req.params.tenant!, req.params.name!) };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: `${T}/certificate-requests/{name}`,
+      operationId: 'deleteCertificateRequest',
+      summary: 'Abandon a request (its key is destroyed)',
+      tag: 'PKI',
+      permission: onTenant('config.write'),
+      success: { status: 204, description: 'Deleted' },
+      errors: READ,
+      async handle(req) {
+        await req.pki.cancelRequest(req.params.tenant!, req.params.name!);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      path: `${T}/certificate-requests/{name}/install`,
+      operationId: 'installCertificateChain',
+      summary: "Install the chain a CA returned as the tenant's certificate of that name: refused with the reasons unless it matches the key, is complete and within validity, and names the requested hosts",
+      tag: 'PKI',
+      permission: onTenant('config.write'),
+      body: one('ChainInstallInput', ChainInstallInputSchema),
+      success: { status: 201, description: 'The certificate object (key redacted)', body: one('InstalledCertificate', z.object({ name: z.string(), spec: CertificateSpecSchema, version: z.number(), createdAt: z.string(), updatedAt: z.string() })) },
+      errors: WRITE,
+      async handle(req) {
+        const { tenant, name } = req.params as { tenant: string; name: string };
+        const spec = await req.pki.checkReturnedChain(tenant, name, req.body);
+        const existing = await req.config.get(tenant, 'certificate', name).catch((err: unknown) => {
+          if (err instanceof GatewayError && err.code === Errors.NOT_FOUND.code) return undefined;
+          throw err;
+        });
+        const view = existing ? await req.config.replace(tenant, 'certificate', name, spec) : await req.config.create(tenant, 'certificate', spec);
+        await req.pki.finishRequest(tenant, name);
+        return { status: 201, body: view };
       },
     },
   ];

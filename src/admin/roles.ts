@@ -16,6 +16,9 @@
  * | audit.read            |       ✓        |      ✓       |           |        |
  * | audit.verify          |       ✓        |              |           |        |
  * | metrics.read          |       ✓        |              |           |        |
+ *
+ * `metrics.read` also reads the platform-wide certificate inventory: the certificates its expiry
+ * gauge shows.
  */
 
 import type { AdminRole } from '../storage/store.js';

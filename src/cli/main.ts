@@ -225,15 +225,20 @@ does not reach the head you recorded earlier with --expect-head.`,
     runCa,
   ),
   cert: accessCommand(
-    'Issue, list and revoke certificates of the built-in CAs',
-    `Usage: portcullis cert issue --ca NAME (--client APP | --server HOST...) (--csr FILE | --out DIR)
+    'Issue, list and revoke certificates of the built-in CAs; the certificate inventory',
+    `Usage: portcullis cert issue --ca NAME (--client APP | --server HOST...) --out DIR [--csr FILE]
                             [--days N] [--p12-password PASSWORD]
        portcullis cert list [--expiring 30d] [--ca NAME] [--app NAME]
+       portcullis cert inventory [--expiring 30d] [--kind served|trusted|issued] [--all]
        portcullis cert revoke SERIAL [--reason keyCompromise|superseded|cessationOfOperation|…]
+       portcullis cert request NAME --host HOST... [--key-type ec-p256] [--out FILE]   (key + CSR for a public CA)
+       portcullis cert install NAME --chain FILE                                       (the CA's answer)
 
 --out DIR writes cert.pem (leaf and issuing CA), key.pem (0600), ca.pem (the chain to trust) and
 bundle.p12 (password printed once): curl --cert DIR/cert.pem --key DIR/key.pem works as is.
---csr FILE keeps the key with you: only cert.pem and ca.pem are written (in the current directory).`,
+--csr FILE keeps the key with you: only cert.pem and ca.pem are written (in the current directory).
+inventory lists every certificate the tenant serves, trusts or issued with the days left, soonest
+first; --all lists every tenant's and the gateway's own (platform administrators).`,
     {
       ca: { type: 'string' },
       client: { type: 'string' },
@@ -245,6 +250,11 @@ bundle.p12 (password printed once): curl --cert DIR/cert.pem --key DIR/key.pem w
       expiring: { type: 'string' },
       app: { type: 'string' },
       reason: { type: 'string' },
+      host: { type: 'string', multiple: true },
+      'key-type': { type: 'string' },
+      chain: { type: 'string' },
+      kind: { type: 'string' },
+      all: { type: 'boolean' },
     },
     runCert,
   ),

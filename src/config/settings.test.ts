@@ -98,4 +98,26 @@ describe('loadSettings', () => {
   it('refuses bad env values without echoing secrets', async () => {
     await assert.rejects(loadSettings({ env: { PORTCULLIS_HTTPS_PORT: 'http' }, flags: {} }), /PORTCULLIS_HTTPS_PORT must be a port/);
   });
+
+  it('monitors certificate expiry by default: 30, 14, 7 and 1 days, hourly, no webhook', async () => {
+    const s = await loadSettings({ env: {}, flags: {} });
+    assert.deepEqual(s.pki.expiry, { thresholds: [30, 14, 7, 1], checkInterval: 3_600_000 });
+    const f = await file('pki:\n  expiry:\n    thresholds: [1, 60, 7, 7]\n    checkInterval: 10m\n    webhook: { url: "https://hooks.example.com/x", secret: "0123456789abcdef" }\n');
+    const custom = await loadSettings({ env: {}, flags: { configFile: f } });
+    assert.deepEqual(custom.pki.expiry, { thresholds: [60, 7, 1], checkInterval: 600_000, webhook: { url: 'https://hooks.example.com/x', secret: '0123456789abcdef' } });
+  });
+
+  it('refuses a webhook without a secret of 16 characters, and checks more often than every second', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['webhook: { url: "https://h.example.com" }', /pki\.expiry\.webhook\.secret/],
+      ['webhook: { url: "https://h.example.com", secret: "short" }', /at least 16 characters/],
+      ['webhook: { url: "ftp://h.example.com", secret: "0123456789abcdef" }', /pki\.expiry\.webhook\.url/],
+      ['checkInterval: 10ms', /pki\.expiry\.checkInterval/],
+      ['thresholds: [0]', /pki\.expiry\.thresholds/],
+    ];
+    for (const [yaml, message] of cases) {
+      const f = await file(`pki:\n  expiry:\n    ${yaml}\n`);
+      await assert.rejects(loadSettings({ env: {}, flags: { configFile: f } }), (e: unknown) => e instanceof GatewayError && message.test(`${e.message} ${JSON.stringify(e.details)}`), yaml);
+    }
+  });
 });

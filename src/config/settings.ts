@@ -69,6 +69,35 @@ const ListenerClientAuthSchema = z
   .strict()
   .refine((v) => v.mode === 'off' || v.caFile !== undefined, { path: ['caFile'], message: 'is required when mode is not off' });
 
+/** Alert thresholds, in days before expiry, of certificate expiry monitoring (`pki.expiry.thresholds`). */
+export const DEFAULT_EXPIRY_THRESHOLDS: readonly number[] = [30, 14, 7, 1];
+
+/**
+ * Certificate expiry monitoring (`pki.expiry`): which thresholds alert, how often certificates are
+ * checked, and the webhook alerts are POSTed to (signed with `secret`, required with a `url`).
+ */
+const ExpirySchema = z
+  .object({
+    thresholds: z
+      .array(z.number().int().min(1).max(3650))
+      .max(20)
+      .default(() => [...DEFAULT_EXPIRY_THRESHOLDS])
+      .describe('Days before expiry at which a certificate alerts, once per threshold (default 30, 14, 7, 1); [] turns threshold alerts off')
+      .transform((days) => [...new Set(days)].sort((a, b) => b - a)),
+    checkInterval: DurationSchema.default(3_600_000).describe('How often certificates are checked (default 1h; also once at start)'),
+    webhook: z
+      .object({
+        url: z.url({ protocol: /^https?$/ }).describe('Where alerts are POSTed as JSON'),
+        secret: z.string().min(16, 'must be at least 16 characters').max(1024).describe('HMAC-SHA-256 key of the x-portcullis-signature header'),
+      })
+      .strict()
+      .optional()
+      .describe('Alerts as signed JSON POSTs, besides the log'),
+  })
+  .strict()
+  .refine((e) => e.checkInterval >= 1000, { path: ['checkInterval'], message: 'must be at least 1s' });
+const defaultExpiry = () => ({ thresholds: [...DEFAULT_EXPIRY_THRESHOLDS], checkInterval: 3_600_000 });
+
 const CidrSchema = z
   .string()
   .regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'must be an IP address or CIDR such as 10.0.0.0/8');
@@ -145,9 +174,10 @@ export const SettingsSchema = z
           .url({ protocol: /^https?$/ })
           .optional()
           .describe('Base URL written into issued certificates for CRLs and OCSP, e.g. http://pki.example.com (default: http://localhost:<http port>)'),
+        expiry: ExpirySchema.default(defaultExpiry).describe('Certificate expiry monitoring: alert thresholds, check interval, webhook'),
       })
       .strict()
-      .default({}),
+      .default(() => ({ expiry: defaultExpiry() })),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     shutdownTimeout: DurationSchema.default(30_000).describe('How long in-flight requests may drain on SIGTERM'),
     configPollInterval: DurationSchema.default(1000).describe('How often to look for config changes made by other nodes'),

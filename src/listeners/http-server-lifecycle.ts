@@ -86,8 +86,10 @@ export function serverListener(
       if (!started) return (stopping = Promise.resolve());
       onDrainStart();
       stopping = new Promise<void>((resolve) => {
+        // Kept referenced: stop() must settle within graceMs even when the connections left are ones the
+        // event loop no longer counts (a half-closed TLS socket), else a caller awaiting it could see
+        // the process run out of work first. It is cleared as soon as the server has closed.
         const timer = setTimeout(() => control.closeAll(), graceMs);
-        timer.unref();
         server.close(() => {
           clearTimeout(timer);
           resolve();

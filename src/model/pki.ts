@@ -68,3 +68,15 @@ export const IssueInputSchema = z
 const REVOKE_REASONS = REVOCATION_REASONS.filter((r) => r !== 'removeFromCRL') as [Exclude<RevocationReason, 'removeFromCRL'>, ...Array<Exclude<RevocationReason, 'removeFromCRL'>>];
 
 export const PkiRevokeInputSchema = z.object({ reason: z.enum(REVOKE_REASONS).default('unspecified').describe('RFC 5280 reason code') }).strict();
+
+/** A key and CSR for one of the tenant's own certificates, to take to a public CA. */
+export const CertificateRequestInputSchema = z
+  .object({
+    name: NameSchema.describe('Name of the certificate the returned chain will be installed as'),
+    hosts: z.array(HostSchema).min(1).max(100).describe('Host names for the CSR (the first is also the CN)'),
+    keyType: z.enum(['ec-p256', 'rsa-2048', 'rsa-3072']).default('ec-p256'),
+  })
+  .strict();
+
+/** The chain a CA returned for a request: leaf first, then intermediates (the root may be left out). */
+export const ChainInstallInputSchema = z.object({ chain: z.string().min(1).max(200_000) }).strict();

@@ -13,6 +13,8 @@ export interface MetricsSources {
   readonly routes: () => number;
   /** Server names (exact and wildcard) in the current TLS snapshot. */
   readonly tlsNames: () => number;
+  /** Seconds to expiry of every certificate of the inventory (negative once expired); cheap (cached). */
+  readonly certificates?: (() => Promise<ReadonlyArray<{ tenant: string | null; kind: string; name: string; seconds: number }>>) | undefined;
 }
 
 export class GatewayMetrics {
@@ -39,6 +41,20 @@ export class GatewayMetrics {
     new Gauge({ name: 'portcullis_config_revision', help: 'Config revision served by the data plane', registers, collect() { this.set(sources.revision()); } });
     new Gauge({ name: 'portcullis_routes', help: 'Routes in the current config snapshot', registers, collect() { this.set(sources.routes()); } });
     new Gauge({ name: 'portcullis_tls_server_names', help: 'Server names (exact and wildcard) with a tenant certificate', registers, collect() { this.set(sources.tlsNames()); } });
+    const certificates = sources.certificates;
+    if (certificates) {
+      new Gauge({
+        name: 'portcullis_certificate_expiry_seconds',
+        help: 'Seconds until a certificate expires (negative once expired), for every certificate served, trusted or issued; tenant is empty for the gateway\'s own',
+        labelNames: ['tenant', 'kind', 'name'],
+        registers,
+        async collect() {
+          const rows = await certificates();
+          this.reset();
+          for (const r of rows) this.set({ tenant: r.tenant ?? '', kind: r.kind, name: r.name }, r.seconds);
+        },
+      });
+    }
   }
 
   /** The exposition text and its content type. */

@@ -16,8 +16,10 @@ import { auditedWrite, type AuditedResult } from '../audit/audited-write.js';
 import { parseInput } from '../config/input-validation.js';
 import type { SecretSealer } from '../config/secret-sealing.js';
 import { gatewayError } from '../core/errors.js';
-import { CaImportSchema, CaInputSchema, IssueInputSchema, PkiRevokeInputSchema } from '../model/pki.js';
-import type { AuditLinker, CaRecord, IssuedCertificateRecord, Store, StoreTx, TenantPki } from '../storage/store.js';
+import { CaImportSchema, CaInputSchema, CertificateRequestInputSchema, ChainInstallInputSchema, IssueInputSchema, PkiRevokeInputSchema } from '../model/pki.js';
+import { checkCertificateChain } from './chain-check.js';
+import { createCsr } from './csr.js';
+import type { AuditLinker, CaRecord, CertificateRequestRecord, IssuedCertificateRecord, Store, StoreTx, TenantPki } from '../storage/store.js';
 import { createCaHierarchy, importCa } from './ca-hierarchy.js';
 import { CsrError, parseCsr } from './csr.js';
 import { issueCertificate } from './issue-certificate.js';
@@ -60,6 +62,22 @@ export interface IssuedView {
   pkcs12?: string;
   /** The PKCS#12 password, when the gateway chose it. Shown once. */
   pkcs12Password?: string;
+}
+
+/** A pending request as clients see it: never the key. */
+export interface CertificateRequestView {
+  name: string;
+  hosts: string[];
+  csr: string;
+  createdAt: string;
+}
+
+function requestView(r: CertificateRequestRecord): CertificateRequestView {
+  return { name: r.name, hosts: r.hosts, csr: r.csrPem, createdAt: r.createdAt };
+}
+
+function requestAad(tenant: string, name: string): string {
+  return `certificate-request:${tenant}:${name}:key`;
 }
 
 function keyAad(tenant: string, ca: string, which: 'issuing' | 'root'): string {
@@ -261,6 +279,66 @@ export class CaService {
       };
     });
     return issuedView(rec);
+  }
+
+  // --- keys and CSRs for the tenant's own domains (a public CA signs) ------------------------------
+
+  /** Generates a key (kept sealed) and a CSR for `hosts`; a new request for the same name replaces the old one. */
+  async requestCertificate(tenant: string, input: unknown): Promise<CertificateRequestView> {
+    const spec = parseInput(CertificateRequestInputSchema, input, 'certificate request');
+    const { csrPem, keyPem } = await createCsr({ keyType: spec.keyType, commonName: spec.hosts[0]!, sans: spec.hosts });
+    const rec = await this.#write(async (tx) => {
+      const r = await (await tx.tenant(tenant)).pki.putRequest({ name: spec.name, hosts: spec.hosts, keySealed: this.deps.secrets.seal(keyPem, requestAad(tenant, spec.name)), csrPem });
+      return { result: r, audit: [{ tenant, action: 'certificate-request.create', object: { kind: 'certificate-request', name: spec.name }, after: { hosts: spec.hosts, keyType: spec.keyType } }] };
+    }, false);
+    return requestView(rec);
+  }
+
+  async listRequests(tenant: string): Promise<CertificateRequestView[]> {
+    return (await (await this.deps.store.tenant(tenant)).pki.listRequests()).map(requestView);
+  }
+
+  async getRequest(tenant: string, name: string): Promise<CertificateRequestView> {
+    return requestView(await this.#request(tenant, name));
+  }
+
+  async cancelRequest(tenant: string, name: string): Promise<void> {
+    await this.#write(async (tx) => {
+      if (!(await (await tx.tenant(tenant)).pki.deleteRequest(name))) throw gatewayError('NOT_FOUND', `Certificate request "${name}" not found`);
+      return { result: undefined, audit: [{ tenant, action: 'certificate-request.delete', object: { kind: 'certificate-request', name } }] };
+    }, false);
+  }
+
+  /**
+   * Checks the chain a CA returned for a request: it matches the request's key, is complete and in
+   * order, and is within validity, and its leaf names every requested host. Returns the certificate
+   * spec to store (chain and clear key); throws VALIDATION with every problem otherwise.
+   */
+  async checkReturnedChain(tenant: string, name: string, input: unknown): Promise<{ name: string; cert: string; key: string }> {
+    const { chain } = parseInput(ChainInstallInputSchema, input, 'certificate chain');
+    const req = await this.#request(tenant, name);
+    const key = this.deps.secrets.open(req.keySealed, requestAad(tenant, name));
+    const problems = checkCertificateChain({ chainPem: chain, keyPem: key, now: new Date(this.#now()) });
+    if (problems.length === 0) {
+      const leaf = new X509Certificate(chain);
+      for (const h of req.hosts) if (!leaf.checkHost(h)) problems.push(`the certificate does not name "${h}", which the request asked for`);
+    }
+    if (problems.length > 0) throw gatewayError('VALIDATION', `Cannot install this chain: ${problems[0]}`, problems.map((message) => ({ path: 'chain', message })));
+    return { name, cert: chain, key };
+  }
+
+  /** Forgets a request once its chain is installed (the key now lives in the certificate). */
+  async finishRequest(tenant: string, name: string): Promise<void> {
+    await this.#write(async (tx) => {
+      await (await tx.tenant(tenant)).pki.deleteRequest(name);
+      return { result: undefined, audit: [{ tenant, action: 'certificate-request.install', object: { kind: 'certificate-request', name } }] };
+    }, false);
+  }
+
+  async #request(tenant: string, name: string): Promise<CertificateRequestRecord> {
+    const req = await (await this.deps.store.tenant(tenant)).pki.getRequest(name);
+    if (!req) throw gatewayError('NOT_FOUND', `Certificate request "${name}" not found`);
+    return req;
   }
 
   async #ca(tenant: string, name: string): Promise<CaRecord> {

@@ -75,6 +75,17 @@ export interface IssuedFilter {
   expiringBefore?: string | undefined;
 }
 
+/** A key and CSR the gateway made for one of the tenant's certificates, awaiting a public CA's chain. */
+export interface CertificateRequestRecord {
+  tenant: string;
+  /** Name of the certificate the chain will be installed as. */
+  name: string;
+  hosts: string[];
+  keySealed: string;
+  csrPem: string;
+  createdAt: string;
+}
+
 export interface TenantPkiReader {
   /** By name. */
   listCas(): Promise<CaRecord[]>;
@@ -83,6 +94,9 @@ export interface TenantPkiReader {
   listIssued(filter?: IssuedFilter): Promise<IssuedCertificateRecord[]>;
   /** By serial (hex, any case, optional colons), across the tenant's CAs. */
   getIssued(serial: string): Promise<IssuedCertificateRecord | undefined>;
+  /** By name. */
+  listRequests(): Promise<CertificateRequestRecord[]>;
+  getRequest(name: string): Promise<CertificateRequestRecord | undefined>;
 }
 
 export interface TenantPki extends TenantPkiReader {
@@ -95,6 +109,10 @@ export interface TenantPki extends TenantPkiReader {
    * certificate revoked before keeps its first time and reason.
    */
   revoke(serial: string, at: string, reason: string): Promise<IssuedCertificateRecord | undefined>;
+  /** Stores a request, replacing any earlier one for the same name (its key is then gone). Not a config write. */
+  putRequest(input: Omit<CertificateRequestRecord, 'tenant' | 'createdAt'>): Promise<CertificateRequestRecord>;
+  /** Returns false when absent. */
+  deleteRequest(name: string): Promise<boolean>;
 }
 
 /** A revoked certificate, as the data plane needs it for CRLs. */

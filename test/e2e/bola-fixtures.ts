@@ -23,6 +23,7 @@ export const OBJECT_KINDS = [
   'admin-token',
   'ca',
   'issued-certificate',
+  'certificate-request',
 ] as const;
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 
@@ -144,7 +145,9 @@ export async function populateTenant(gw: TestGateway, tenant: string, pki: Pki):
   const ca = `ca-${id}`;
   await post(`${t}/cas`, { name: ca, trustDomain: `td-${id}.example.test` });
   const issued = await post(`${t}/cas/${ca}/certificates`, { usage: 'client', application: o.application });
-  const objects: TenantObjects = { ...o, credential: cred.credential.id, subscription: sub.id, 'admin-token': token.id, ca, 'issued-certificate': issued.certificate.serial, host };
+  const request = `req-${id}`;
+  await post(`${t}/certificate-requests`, { name: request, hosts: [`csr-${host}`] });
+  const objects: TenantObjects = { ...o, credential: cred.credential.id, subscription: sub.id, 'admin-token': token.id, ca, 'issued-certificate': issued.certificate.serial, 'certificate-request': request, host };
   const secrets = [...OBJECT_KINDS.map((k) => objects[k]), host, cred.credential.prefix, `issuer-${id}`, `aud-${id}`, `sub-${id}`, `key-${id}`, `c-${id}`, `td-${id}`, issued.certificate.fingerprint];
   return { objects, routePath: `/p-${id}`, secrets };
 }
@@ -165,6 +168,7 @@ export function ghostObjects(tenant: string): TenantObjects {
     'admin-token': randomUUID(),
     ca: `ghost-ca-${id}`,
     'issued-certificate': randomBytes(16).toString('hex').toUpperCase(),
+    'certificate-request': `ghost-req-${id}`,
     host: `ghost-${id}.example.test`,
   };
 }
@@ -188,6 +192,7 @@ export async function tenantState(gw: TestGateway, tenant: string): Promise<unkn
   return {
     cas: (await get(`${t}/cas`)).items.map((c: any) => c.fingerprint),
     issued: (await get(`${t}/issued-certificates`)).items.map((c: any) => ({ serial: c.serial, revokedAt: c.revokedAt })),
+    certificateRequests: (await get(`${t}/certificate-requests`)).items,
     tenant: await get(t),
     objects,
     credentials: (await get(`${t}/credentials`)).items,

@@ -34,6 +34,7 @@ const SEGMENT_KIND: Readonly<Record<string, ObjectKind>> = {
   'admin-tokens': 'admin-token',
   cas: 'ca',
   'issued-certificates': 'issued-certificate',
+  'certificate-requests': 'certificate-request',
 };
 
 /** Query parameters whose value names an object (filled like path parameters). */
@@ -105,6 +106,8 @@ export const BODIES: Readonly<Record<string, BodyFor>> = {
   CertificateAuthorityImport: (_o, pki) => ({ name: 'probe-imported', certificate: pki.ca.certPem, key: pki.ca.keyPem }),
   IssueInput: (o) => ({ usage: 'client', application: o.application }),
   PkiRevokeInput: () => ({ reason: 'superseded' }),
+  CertificateRequestInput: (o) => ({ name: 'probe-req', hosts: [`probe-${o.host}`] }),
+  ChainInstallInput: (_o, pki) => ({ chain: pki.wildcard.cert }),
 };
 
 export interface PreparedCall {

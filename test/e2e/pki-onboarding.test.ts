@@ -158,11 +158,13 @@ describe('PKI: onboarding a client with the built-in CA, revocation, CRL, OCSP, 
     const key = join(dir, 'key.pem');
     const csrOk = join(dir, 'ok.csr');
     assert.equal((await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', '/CN=billing', '-out', csrOk])).code, 0);
-    const ok = await run(process.execPath, [...BIN, 'cert', 'issue', '--ca', 'clients', '--client', 'billing', '--csr', csrOk], { ...env });
+    const ok = await cli('cert', 'issue', '--ca', 'clients', '--client', 'billing', '--csr', csrOk, '--out', dir);
     assert.equal(ok.code, 0, ok.stderr);
+    const verify = await run('openssl', ['verify', '-CAfile', join(dir, 'ca.pem'), join(dir, 'cert.pem')]);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
     const csrBad = join(dir, 'bad.csr');
     assert.equal((await run('openssl', ['req', '-new', '-key', key, '-subj', '/CN=evil', '-addext', 'subjectAltName=URI:spiffe://example.org/tenant/other/app/payroll', '-out', csrBad])).code, 0);
-    const bad = await cli('cert', 'issue', '--ca', 'clients', '--client', 'billing', '--csr', csrBad);
+    const bad = await cli('cert', 'issue', '--ca', 'clients', '--client', 'billing', '--csr', csrBad, '--out', dir);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /names the tenant does not own/);
     const missingApp = await gw.admin('POST', '/admin/v1/tenants/default/cas/clients/certificates', { usage: 'client', application: 'nobody' });

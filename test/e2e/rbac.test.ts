@@ -53,6 +53,11 @@ function permissionOf(operationId: string): string | null | undefined {
     listIssuedCertificates: 'config.read',
     getIssuedCertificate: 'config.read',
     revokeIssuedCertificate: 'credentials.write',
+    listCertificateRequests: 'config.read',
+    getCertificateRequest: 'config.read',
+    createCertificateRequest: 'config.write',
+    deleteCertificateRequest: 'config.write',
+    installCertificateChain: 'config.write',
     listApplicationCredentials: 'config.read',
     listCredentials: 'config.read',
     getCredential: 'config.read',
@@ -72,6 +77,8 @@ function permissionOf(operationId: string): string | null | undefined {
     revokeAdminToken: 'tokens.manage',
     listAudit: 'audit.read',
     verifyAudit: 'audit.verify',
+    listCertificateInventory: 'config.read',
+    listPlatformCertificateInventory: 'metrics.read',
   };
   return operationId in table ? table[operationId] : undefined;
 }

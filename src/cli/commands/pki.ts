@@ -93,14 +93,14 @@ export async function runCert(ctx: AccessCommandContext, v: Values, p: readonly 
       if ((client === undefined) === (servers.length === 0)) throw new CliUsageError('cert issue needs --client APP or --server HOST (repeatable), not both');
       const csr = str(v, 'csr');
       const dir = str(v, 'out');
-      if ((csr === undefined) === (dir === undefined)) throw new CliUsageError('cert issue needs --csr FILE (your key stays with you) or --out DIR (a key is generated)');
+      if (dir === undefined) throw new CliUsageError('cert issue needs --out DIR (where cert.pem and ca.pem go; with no --csr, also the generated key.pem and bundle.p12)');
       const body: Record<string, unknown> = client !== undefined ? { usage: 'client', application: client } : { usage: 'server', hosts: servers };
       if (csr) body.csr = await read(csr);
       if (str(v, 'days')) body.lifetimeDays = Number(str(v, 'days'));
       if (str(v, 'p12-password')) body.pkcs12Password = str(v, 'p12-password');
       const r = await ctx.client.request<IssuedResult>('POST', `${t}/cas/${enc(ca)}/certificates`, { body });
       const chain = r.chainPem.trimEnd().split(/(?<=-----END CERTIFICATE-----)\n/);
-      const target = dir ?? '.';
+      const target = dir;
       await mkdir(target, { recursive: true });
       // cert.pem: the leaf and the issuing CA (what a client sends); ca.pem: issuing CA and root (what peers trust).
       await writeFile(join(target, 'cert.pem'), `${chain.slice(0, 2).join('\n')}\n`);
@@ -133,7 +133,39 @@ export async function runCert(ctx: AccessCommandContext, v: Values, p: readonly 
       ctx.out(`revoked certificate ${r.serial} at ${r.revokedAt} (${r.revocationReason})`);
       return 0;
     }
+    case 'request': {
+      const name = p[1];
+      const hosts = Array.isArray(v.host) ? v.host : [];
+      if (!name || hosts.length === 0) throw new CliUsageError('cert request needs a NAME and --host HOST (repeatable)');
+      const body: Record<string, unknown> = { name, hosts };
+      if (str(v, 'key-type')) body.keyType = str(v, 'key-type');
+      const r = await ctx.client.request<{ csr: string }>('POST', `${t}/certificate-requests`, { body });
+      const out = str(v, 'out');
+      if (out) {
+        await writeFile(out, r.csr);
+        ctx.out(`wrote the CSR for ${hosts.join(', ')} to ${out}; the key stays in the gateway. Install the CA's answer with: portcullis cert install ${name} --chain FILE`);
+      } else for (const line of r.csr.trimEnd().split('\n')) ctx.out(line);
+      return 0;
+    }
+    case 'install': {
+      const name = p[1];
+      const chain = str(v, 'chain');
+      if (!name || !chain) throw new CliUsageError('cert install needs a NAME and --chain FILE');
+      const r = await ctx.client.request<{ name: string; version: number }>('POST', `${t}/certificate-requests/${enc(name)}/install`, { body: { chain: await read(chain) } });
+      ctx.out(`installed certificate ${r.name} (version ${r.version})`);
+      return 0;
+    }
+    case 'inventory': {
+      const query: Record<string, string> = {};
+      if (str(v, 'expiring')) query.expiring = str(v, 'expiring')!;
+      if (str(v, 'kind')) query.kind = str(v, 'kind')!;
+      const all = v.all === true;
+      const r = await ctx.client.request<{ items: Array<Record<string, unknown> & { sans: string[] }> }>('GET', all ? '/admin/v1/certificate-inventory' : `${t}/certificate-inventory`, { query });
+      if (v.json === true) ctx.out(JSON.stringify(r, null, 2));
+      else table(ctx.out, r.items.map((c) => ({ ...c, tenant: c.tenant ?? '(gateway)', sans: c.sans.join(','), days: c.daysLeft })), [...(all ? ['tenant'] : []), 'kind', 'name', 'source', 'sans', 'notAfter', 'days', 'renewal']);
+      return 0;
+    }
     default:
-      throw new CliUsageError('cert needs a subcommand: issue | list | revoke');
+      throw new CliUsageError('cert needs a subcommand: issue | list | inventory | revoke | request | install');
   }
 }

@@ -3,6 +3,7 @@ import type { DialectColumnTypes } from '../sql/sql-dialect.js';
 import { initialMigration } from './0001-initial.js';
 import { accessMigration } from './0002-access.js';
 import { pkiMigration } from './0003-pki.js';
+import { certificateRequestsMigration } from './0004-certificate-requests.js';
 
 /**
  * Every migration, in order. Names are `NNNN_description`; Kysely runs them sorted by name.
@@ -13,6 +14,7 @@ export function migrationProvider(types: DialectColumnTypes): MigrationProvider 
     '0001_initial': initialMigration(types),
     '0002_access': accessMigration(types),
     '0003_pki': pkiMigration(types),
+    '0004_certificate_requests': certificateRequestsMigration(types),
   };
   return { getMigrations: async () => migrations };
 }

@@ -126,6 +126,16 @@ export interface IssuedCertificatesTable {
   created_at: TimestampColumn;
 }
 
+export interface CertificateRequestsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  hosts: JsonColumn;
+  key_sealed: string;
+  csr_pem: string;
+  created_at: TimestampColumn;
+}
+
 export interface Database {
   tenants: TenantsTable;
   config_objects: ConfigObjectsTable;
@@ -137,4 +147,5 @@ export interface Database {
   audit_log: AuditLogTable;
   certificate_authorities: CertificateAuthoritiesTable;
   issued_certificates: IssuedCertificatesTable;
+  certificate_requests: CertificateRequestsTable;
 }

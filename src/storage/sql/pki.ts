@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { gatewayError } from '../../core/errors.js';
-import type { CaRecord, CaSettings, IssuedCertificateRecord, IssuedFilter, NewCa, NewIssuedCertificate, RevokedEntry, TenantPki, TenantPkiReader } from '../pki-records.js';
-import type { CertificateAuthoritiesTable, Database, IssuedCertificatesTable } from './database.js';
+import type { CaRecord, CaSettings, CertificateRequestRecord, IssuedCertificateRecord, IssuedFilter, NewCa, NewIssuedCertificate, RevokedEntry, TenantPki, TenantPkiReader } from '../pki-records.js';
+import type { CertificateAuthoritiesTable, CertificateRequestsTable, Database, IssuedCertificatesTable } from './database.js';
 import { normaliseTimestamp } from './row-mapping.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { withStorageErrors } from './storage-errors.js';
@@ -123,6 +123,32 @@ export class SqlTenantPkiReader implements TenantPkiReader {
     });
   }
 
+  listRequests(): Promise<CertificateRequestRecord[]> {
+    return this.guard(async () => (await this.requests().orderBy('name').execute()).map((r) => this.toRequest(r)));
+  }
+
+  getRequest(name: string): Promise<CertificateRequestRecord | undefined> {
+    return this.guard(async () => {
+      const row = await this.requests().where('name', '=', name).executeTakeFirst();
+      return row && this.toRequest(row);
+    });
+  }
+
+  protected requests() {
+    return this.db.selectFrom('certificate_requests').selectAll().where('tenant_id', '=', this.tenantId);
+  }
+
+  protected toRequest(row: Selectable<CertificateRequestsTable>): CertificateRequestRecord {
+    return {
+      tenant: this.tenant,
+      name: row.name,
+      hosts: (this.dialect.decodeJson(row.hosts) ?? []) as string[],
+      keySealed: row.key_sealed,
+      csrPem: row.csr_pem,
+      createdAt: this.dialect.decodeTimestamp(row.created_at),
+    };
+  }
+
   protected cas() {
     return this.db.selectFrom('certificate_authorities').selectAll().where('tenant_id', '=', this.tenantId);
   }
@@ -203,6 +229,24 @@ export class SqlTenantPki extends SqlTenantPkiReader implements TenantPki {
         .execute();
       const row = await this.issued().where('i.id', '=', id).executeTakeFirstOrThrow();
       return toIssued(row, this.tenant, this.dialect);
+    });
+  }
+
+  putRequest(input: Omit<CertificateRequestRecord, 'tenant' | 'createdAt'>): Promise<CertificateRequestRecord> {
+    return this.guard(async () => {
+      await this.db.deleteFrom('certificate_requests').where('tenant_id', '=', this.tenantId).where('name', '=', input.name).execute();
+      await this.db
+        .insertInto('certificate_requests')
+        .values({ id: randomUUID(), tenant_id: this.tenantId, name: input.name, hosts: JSON.stringify(input.hosts), key_sealed: input.keySealed, csr_pem: input.csrPem, created_at: new Date().toISOString() })
+        .execute();
+      return (await this.getRequest(input.name))!;
+    });
+  }
+
+  deleteRequest(name: string): Promise<boolean> {
+    return this.guard(async () => {
+      const r = await this.db.deleteFrom('certificate_requests').where('tenant_id', '=', this.tenantId).where('name', '=', name).executeTakeFirst();
+      return r.numDeletedRows > 0n;
     });
   }
 

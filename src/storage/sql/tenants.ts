@@ -88,6 +88,13 @@ export class SqlTenantsWriter implements TenantsWriter {
         .limit(1)
         .executeTakeFirst();
       if (subscription) throw gatewayError('CONFLICT', `Tenant "${name}" still has subscriptions (as subscriber or provider); delete them first`);
+      for (const [table, what] of [
+        ['certificate_authorities', 'certificate authorities'],
+        ['certificate_requests', 'pending certificate requests'],
+      ] as const) {
+        const left = await this.db.selectFrom(table).select('id').where('tenant_id', '=', row.id).limit(1).executeTakeFirst();
+        if (left) throw gatewayError('CONFLICT', `Tenant "${name}" still has ${what}`);
+      }
       try {
         await this.db.deleteFrom('tenants').where('id', '=', row.id).execute();
       } catch (err) {
