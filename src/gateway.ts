@@ -50,6 +50,7 @@ import { CaService } from './pki/ca-service.js';
 import type { RequestContext } from './pipeline/context.js';
 import type { Snapshot } from './snapshot/snapshot.js';
 import { PkiEndpoints } from './pki/pki-endpoints.js';
+import { CrlSources } from './tls/crl-sources.js';
 import { inventoryReader, readInventoryInput, type ListenerCertificates } from './pki/expiry/certificate-inventory.js';
 import { ExpiryMonitor } from './pki/expiry/expiry-monitor.js';
 import { signedWebhookSender } from './core/signed-webhook.js';
@@ -219,10 +220,14 @@ export class Gateway {
       policy: listenerTlsOptions(settings.https.tls),
       fallback: settings.https.unknownSni === 'refuse' ? undefined : await this.defaultDomain(tls),
     };
+    // CRLs of other issuers: refreshed in the background; a change rebuilds the snapshot.
+    const crlSources = new CrlSources(logger, () => void this.snapshotManager?.rebuild());
+    this.cleanups.push(() => crlSources.stop());
     const snapshots = new SnapshotManager({
       store,
       plugins,
       logger,
+      crls: crlSources,
       // JWKS resolvers only an old snapshot used are dropped (their agents closed).
       // CRLs are valid 7 days: re-sign them daily even when nothing changes.
       maxAgeMs: 86_400_000,

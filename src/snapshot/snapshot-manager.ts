@@ -4,6 +4,8 @@ import type { PluginRegistry } from '../pipeline/plugin.js';
 import { planSnapshot } from './plan.js';
 import { materializeSnapshot, type MaterializeDeps, type Snapshot } from './snapshot.js';
 import { buildPkiState } from '../pki/pki-state.js';
+import type { CrlSources, DomainCrls } from '../tls/crl-sources.js';
+import { objectKey, type SnapshotPlan } from './plan.js';
 
 export interface SnapshotManagerOptions {
   readonly store: Store;
@@ -16,6 +18,8 @@ export interface SnapshotManagerOptions {
   readonly onSwap?: ((next: Snapshot) => void) | undefined;
   /** Rebuilds the snapshot once it is this old even without a change (CRLs are re-signed before they go stale). */
   readonly maxAgeMs?: number | undefined;
+  /** CRLs of other issuers, for domains with `clientAuth.revocation`. */
+  readonly crls?: CrlSources | undefined;
 }
 
 /**
@@ -103,7 +107,8 @@ export class SnapshotManager {
       if (!force && dump.revision === this.revision) return;
       const plan = planSnapshot(dump, this.opts.plugins);
       const pki = dump.pki.cas.length > 0 ? await buildPkiState(dump.pki, this.opts.deps.secrets) : undefined;
-      const next = materializeSnapshot(plan, { ...this.opts.deps, plugins: this.opts.plugins, logger: this.opts.logger }, pki);
+      const domainCrls = await this.domainCrls(plan);
+      const next = materializeSnapshot(plan, { ...this.opts.deps, plugins: this.opts.plugins, logger: this.opts.logger }, { pki, domainCrls });
       this.builtAt = Date.now();
       const previous = this.snapshot;
       this.snapshot = next;
@@ -120,6 +125,23 @@ export class SnapshotManager {
       if (first) throw err;
       this.opts.logger.error({ err }, 'config reload failed; serving the previous snapshot');
     }
+  }
+
+  /** Rebuilds even though the revision did not move (outside inputs changed, such as a CRL). */
+  rebuild(): Promise<void> {
+    this.forceNext = true;
+    return this.reload();
+  }
+
+  /** The CRLs of every domain with `clientAuth.revocation`, loading sources seen for the first time. */
+  private async domainCrls(plan: SnapshotPlan): Promise<Map<string, DomainCrls> | undefined> {
+    const crls = this.opts.crls;
+    const domains = plan.domains.filter((d) => d.spec.clientAuth.revocation && d.spec.clientAuth.mode !== 'off');
+    if (!crls || domains.length === 0) return undefined;
+    await crls.ensure(domains.map((d) => d.spec.clientAuth.revocation!));
+    const out = new Map<string, DomainCrls>();
+    for (const d of domains) out.set(objectKey(d.tenant, d.spec.name), await crls.forDomain(d.spec.clientAuth.revocation!, d.spec.clientAuth.trustedCas ?? ''));
+    return out;
   }
 
   /** Stops polling and retires the current snapshot. */

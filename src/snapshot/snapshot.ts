@@ -24,6 +24,14 @@ import { IdentityIndex } from '../auth/identity-index.js';
 import { JwtAuthenticator } from '../auth/jwt/jwt-authenticator.js';
 import { gatewayError } from '../core/errors.js';
 import type { PkiState } from '../pki/pki-state.js';
+import type { DomainCrls } from '../tls/crl-sources.js';
+
+/** What a snapshot build prepared asynchronously beforehand (signing, fetching). */
+export interface SnapshotExtras {
+  readonly pki?: PkiState | undefined;
+  /** `tenant/domain` → the CRLs of its `clientAuth.revocation`, or why they are unavailable. */
+  readonly domainCrls?: ReadonlyMap<string, DomainCrls> | undefined;
+}
 
 export interface RouteEntry extends CompiledRoute {
   readonly cluster: Cluster;
@@ -130,20 +138,36 @@ function buildCluster(svc: PlannedService, deps: MaterializeDeps, acquired: Pool
   });
 }
 
-/** The planned domains with their certificates' keys opened and their built-in CAs resolved (with CRLs). */
-function tlsInputs(plan: SnapshotPlan, secrets: SecretOpener, pki: PkiState | undefined): TlsDomainInput[] {
+/**
+ * The planned domains with their certificates' keys opened, their built-in CAs resolved (certificates
+ * and CRLs) and the CRLs of other issuers added, or revocation marked unavailable.
+ */
+function tlsInputs(plan: SnapshotPlan, secrets: SecretOpener, extras: SnapshotExtras, logger: Logger): TlsDomainInput[] {
+  const { pki, domainCrls } = extras;
   return plan.domains.map((d) => {
     const cert = openSecrets(secrets, 'certificate', d.certificate.tenant, d.certificate.spec as unknown as Record<string, unknown>);
-    const { mode, depth, trustedCas, authorities } = d.spec.clientAuth;
+    const { mode, depth, trustedCas, authorities, revocation } = d.spec.clientAuth;
     const builtIn = pki && authorities.length > 0 ? pki.trustFor(d.tenant, authorities) : undefined;
     const cas = [trustedCas?.trimEnd(), builtIn?.cas.trimEnd()].filter((p): p is string => !!p).join('\n');
-    const clientAuth = { mode, depth, trustedCas: cas ? `${cas}\n` : undefined, crls: builtIn?.crls };
+    let crls = builtIn?.crls;
+    let unavailable: string | undefined;
+    if (revocation && mode !== 'off') {
+      const r = domainCrls?.get(objectKey(d.tenant, d.spec.name)) ?? { ok: false as const, reason: 'not loaded' };
+      if (r.ok) crls = [...(crls ?? []), ...r.pems];
+      else if (revocation.onUnavailable === 'refuse') unavailable = r.reason;
+      else {
+        crls = undefined;
+        logger.warn({ tenant: d.tenant, domain: d.spec.name, reason: r.reason }, 'revocation information unavailable: client certificates of this domain are accepted without revocation checks (onUnavailable: allow)');
+      }
+    }
+    const clientAuth = { mode, depth, trustedCas: cas ? `${cas}\n` : undefined, crls, unavailable };
     return { tenant: d.tenant, name: d.spec.name, hosts: d.spec.hosts, certPem: String(cert.cert), keyPem: String(cert.key), clientAuth };
   });
 }
 
 /** Builds a snapshot from a plan. On failure, everything acquired so far is released before rethrowing. */
-export function materializeSnapshot(plan: SnapshotPlan, deps: MaterializeDeps, pki?: PkiState): Snapshot {
+export function materializeSnapshot(plan: SnapshotPlan, deps: MaterializeDeps, extras: SnapshotExtras = {}): Snapshot {
+  const pki = extras.pki;
   const acquired: PoolSettings[] = [];
   const instances: PluginInstance[] = [];
   let retired = false;
@@ -196,7 +220,7 @@ export function materializeSnapshot(plan: SnapshotPlan, deps: MaterializeDeps, p
     });
     const router = new TrieRouter<RouteEntry>(entries.map(({ route, entry }) => routeDefinition(route, entry)));
     const globalChain = buildHookChain(deps.globalInstances, () => Promise.resolve());
-    const tls = deps.tls ? buildTlsSnapshot(tlsInputs(plan, deps.secrets, pki), deps.tls.fallback, deps.tls.cache, deps.tls.policy) : undefined;
+    const tls = deps.tls ? buildTlsSnapshot(tlsInputs(plan, deps.secrets, extras, deps.logger), deps.tls.fallback, deps.tls.cache, deps.tls.policy) : undefined;
     const tenants = new Set(plan.tenants);
     return { revision: plan.revision, tls, router, globalChain, proxy: deps.proxy, access, tenants, pki, retire };
   } catch (err) {

@@ -24,6 +24,8 @@ export interface ClientAuthPolicy {
   readonly anchors: readonly X509Certificate[];
   /** Fingerprints of `anchors`, for fast membership. */
   readonly anchorFingerprints: ReadonlySet<string>;
+  /** Set when the domain's revocation information is unavailable: every certificate is refused. */
+  readonly unavailable?: string | undefined;
 }
 
 export type ClientAuthResult = { readonly ok: true; readonly cert: ClientCertificate | undefined } | { readonly ok: false; readonly reason: string };
@@ -67,6 +69,7 @@ export function checkClientCertificate(socket: TLSSocket, policy: ClientAuthPoli
   if (policy.mode === 'off') return OK_NONE;
   const leaf = socket.getPeerX509Certificate();
   if (!leaf) return policy.mode === 'required' ? fail('no client certificate') : OK_NONE;
+  if (policy.unavailable !== undefined) return fail(`revocation information unavailable (${policy.unavailable})`);
   const resumed = socket.isSessionReused();
   if (!resumed) {
     if (!socket.authorized) return fail(`certificate did not verify: ${String(socket.authorizationError ?? 'unknown error')}`);

@@ -40,6 +40,8 @@ export interface TlsClientAuthInput {
    * must be one for each CA a client chain goes through (built-in CAs provide theirs).
    */
   readonly crls?: readonly string[] | undefined;
+  /** Why revocation information is missing: every client certificate is then refused. */
+  readonly unavailable?: string | undefined;
 }
 
 /** Everything needed to build a domain's context. Secrets are in clear here: never log this. */
@@ -52,12 +54,12 @@ export interface TlsDomainInput {
   readonly clientAuth: TlsClientAuthInput;
 }
 
-const OFF: ClientAuthPolicy = Object.freeze({ mode: 'off', depth: 1, anchors: [], anchorFingerprints: new Set<string>() });
+const OFF: ClientAuthPolicy = Object.freeze({ mode: 'off', depth: 1, anchors: [], anchorFingerprints: new Set<string>(), unavailable: undefined });
 
 export function clientAuthPolicy(clientAuth: TlsClientAuthInput): ClientAuthPolicy {
   if (clientAuth.mode === 'off' || !clientAuth.trustedCas) return OFF;
   const anchors = splitPemCertificates(clientAuth.trustedCas).map((p) => new X509Certificate(p));
-  return Object.freeze({ mode: clientAuth.mode, depth: clientAuth.depth, anchors, anchorFingerprints: new Set(anchors.map((a) => a.fingerprint256)) });
+  return Object.freeze({ mode: clientAuth.mode, depth: clientAuth.depth, anchors, anchorFingerprints: new Set(anchors.map((a) => a.fingerprint256)), unavailable: clientAuth.unavailable });
 }
 
 /**
