@@ -4,7 +4,7 @@
  * gateways in one process.
  */
 
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { BlockList, isIPv6 } from 'node:net';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { createAdminHandler, DEFAULT_ADMIN_LIMITS } from './admin/admin-server.js';
@@ -19,33 +19,26 @@ import { createRedirectListener } from './listeners/redirect-listener.js';
 import type { OrderedInstance } from './pipeline/compiled-route.js';
 import { PluginRegistry } from './pipeline/plugin.js';
 import { createRequestHandler } from './pipeline/request-handler.js';
-import { ensureDevPki } from './pki/dev-ca.js';
-import { keyMatchesCertificate } from './pki/keys.js';
 import { accessLogPlugin } from './plugins/access-log/access-log.js';
 import { builtinPlugins } from './plugins/builtin.js';
 import { loadMasterKey } from './secrets/master-key.js';
-import { readPrivateFile } from './secrets/file-mode.js';
 import { SecretBox } from './secrets/secret-box.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { SnapshotManager } from './snapshot/snapshot-manager.js';
 import { attachTlsEdge, TlsEdge } from './tls/tls-edge.js';
-import { NO_RESUMPTION_OPTIONS, SecureContextCache, type TlsBuildOptions, type TlsDomainInput } from './tls/tls-snapshot.js';
+import { NO_RESUMPTION_OPTIONS, SecureContextCache, type TlsBuildOptions } from './tls/tls-snapshot.js';
 import { openStore } from './storage/open-store.js';
 import type { Store } from './storage/store.js';
 import { PoolRegistry } from './upstreams/pool-registry.js';
 import { VERSION } from './version.js';
 import { auditLinker } from './audit/audit-chain.js';
 import { AuditTrail } from './audit/audit-trail.js';
-import type { AccessRuntime } from './auth/access-runtime.js';
 import { AccessService } from './auth/access-service.js';
-import { CredentialHasher } from './auth/credential-secrets.js';
-import { AuthFailureLimiter } from './auth/failure-limiter.js';
-import { JwksRegistry } from './auth/jwt/jwks-registry.js';
-import { OAuthKeyring } from './auth/oauth-keyring.js';
 import { OAuthEndpoints } from './auth/oauth-token-endpoint.js';
 import { subscriptionNotifier } from './auth/subscription-webhook.js';
-import { UsageRecorder } from './auth/usage-recorder.js';
 import { instanceKey } from './secrets/instance-secret.js';
+import { createAccessRuntime } from './auth/create-access-runtime.js';
+import { defaultTlsDomain, listenerCertificate } from './listeners/listener-certificate.js';
 import { CaService } from './pki/ca-service.js';
 import type { RequestContext } from './pipeline/context.js';
 import type { Snapshot } from './snapshot/snapshot.js';
@@ -181,7 +174,7 @@ export class Gateway {
     this.cleanups.push(() => store.close());
     await store.migrate();
 
-    const tls = await this.serverCertificate();
+    const tls = await listenerCertificate(settings, logger);
 
     let generatedAdminToken: string | undefined;
     const envToken = env.PORTCULLIS_ADMIN_TOKEN || undefined;
@@ -194,7 +187,8 @@ export class Gateway {
     const audit = new AuditTrail({ store, link: auditLinker(await instanceKey(store, secrets, 'audit-chain-key')), logger });
     this.auditTrail = audit;
     this.cleanups.push(() => audit.stop());
-    const access = await this.accessRuntime(store, secrets, audit);
+    const access = await createAccessRuntime({ store, secrets, audit, logger, settings: settings.auth, onFailure: (method, reason) => this.metrics.authFailures.inc({ method, reason }) });
+    this.cleanups.push(() => access.close());
 
     const plugins = new PluginRegistry(builtinPlugins());
     const globalInstances: OrderedInstance[] = [];
@@ -218,7 +212,7 @@ export class Gateway {
     const tlsBuild: TlsBuildOptions = {
       cache: new SecureContextCache(),
       policy: listenerTlsOptions(settings.https.tls),
-      fallback: settings.https.unknownSni === 'refuse' ? undefined : await this.defaultDomain(tls),
+      fallback: settings.https.unknownSni === 'refuse' ? undefined : await defaultTlsDomain(settings, tls),
     };
     // CRLs of other issuers: refreshed in the background; a change rebuilds the snapshot.
     const crlSources = new CrlSources(logger, () => void this.snapshotManager?.rebuild());
@@ -359,31 +353,6 @@ export class Gateway {
     return `${scheme}://localhost${port === standard ? '' : `:${port}`}`;
   }
 
-  /** Gateway-lifetime authentication machinery: key hashing, token keys, JWKS caches, failure limits, last-used recording. */
-  private async accessRuntime(store: Store, secrets: SecretBox, audit: AuditTrail): Promise<AccessRuntime> {
-    const { settings } = this.opts;
-    const logger = this.logger;
-    const hasher = new CredentialHasher(await instanceKey(store, secrets, 'credential-hmac-key'));
-    const oauth = new OAuthKeyring(store, secrets);
-    const jwks = new JwksRegistry();
-    const usage = new UsageRecorder(store, logger, settings.auth.lastUsedFlushInterval);
-    this.cleanups.push(() => jwks.close(), () => oauth.close(), () => usage.stop());
-    const { perSource, perTenant, window } = settings.auth.failures;
-    const failures = new AuthFailureLimiter({
-      limits: { perSource, perTenant, windowMs: window },
-      onLimit: (scope, key, count) => {
-        logger.warn({ scope, key: scope === 'source' ? key : undefined, tenant: scope === 'tenant' ? key : undefined, count }, 'authentication failure limit reached');
-        audit.security(`auth-failures:${scope}:${key}`, {
-          action: 'security.auth_failures',
-          tenant: scope === 'tenant' ? key : null,
-          sourceIp: scope === 'source' ? key : null,
-          details: { scope, failures: count, windowMs: window },
-        });
-      },
-    });
-    return { hasher, oauth, jwks, failures, usage, audit, logger, onFailure: (method, reason) => this.metrics.authFailures.inc({ method, reason }) };
-  }
-
   /** Certificate expiry monitoring (`pki.expiry`): alerts to the log, the audit trail and the webhook. */
   private certificateExpiry(store: Store, audit: AuditTrail, listener: ListenerCertificates): ExpiryMonitor {
     const { thresholds, checkInterval, webhook } = this.opts.settings.pki.expiry;
@@ -405,39 +374,6 @@ export class Gateway {
   /** Refused client-certificate handshakes on the data plane, by reason. */
   tlsRejections(): ReadonlyMap<string, number> {
     return this.edge.rejections;
-  }
-
-  /** The listener's default TLS domain: its certificate and its client-auth policy (`https.clientAuth`). */
-  private async defaultDomain(tls: { certPem: string; keyPem: string }): Promise<TlsDomainInput> {
-    const { clientAuth } = this.opts.settings.https;
-    let trustedCas: string | undefined;
-    if (clientAuth.mode !== 'off' && clientAuth.caFile) {
-      trustedCas = await readFile(clientAuth.caFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
-        throw gatewayError('CONFIG_INVALID', `cannot read https.clientAuth.caFile ${clientAuth.caFile}: ${err.code ?? 'error'}`);
-      });
-    }
-    return { tenant: undefined, name: 'default', hosts: [], certPem: tls.certPem, keyPem: tls.keyPem, clientAuth: { mode: clientAuth.mode, depth: clientAuth.depth, trustedCas } };
-  }
-
-  /** The listeners' certificate: the configured files, or the development PKI in the data directory. */
-  private async serverCertificate(): Promise<{ certPem: string; keyPem: string; caPath: string | undefined }> {
-    const { settings } = this.opts;
-    const { certFile, keyFile } = settings.tls;
-    if (certFile || keyFile) {
-      if (!certFile || !keyFile) throw gatewayError('CONFIG_INVALID', 'tls.certFile and tls.keyFile must be set together');
-      const certPem = await readFile(certFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
-        throw gatewayError('CONFIG_INVALID', `cannot read tls.certFile ${certFile}: ${err.code ?? 'error'}`);
-      });
-      const allowInsecureMode = settings.tls.allowInsecureKeyFile;
-      if (allowInsecureMode) this.logger.warn({ keyFile }, 'tls.allowInsecureKeyFile is set: the private key file permissions are not checked');
-      const key = await readPrivateFile(keyFile, 'TLS private key', { allowInsecureMode });
-      if (!key) throw gatewayError('CONFIG_INVALID', `tls.keyFile ${keyFile} does not exist`);
-      const keyPem = key.toString('utf8');
-      if (!keyMatchesCertificate(keyPem, certPem)) throw gatewayError('CONFIG_INVALID', `tls.keyFile does not match the certificate in ${certFile}`);
-      return { certPem, keyPem, caPath: undefined };
-    }
-    const pki = await ensureDevPki({ dataDir: settings.dataDir, hosts: settings.tls.hosts, logger: this.logger });
-    return { certPem: pki.serverCertPem, keyPem: pki.serverKeyPem, caPath: pki.caCertPath };
   }
 
   /**
