@@ -90,7 +90,7 @@ export function createAccessGuard(svc: GuardedService, snap: AccessSnapshot, rt:
       return fail('api-key', prefix === undefined ? 'malformed' : 'unknown');
     }
     if (!rt.hasher.verify(key, entry.secretHash)) return fail('api-key', 'bad_secret');
-    const bad = checkEntry('api-key', entry, ctx.clientCert, ctx.clientIp);
+    const bad = checkEntry('api-key', entry, ctx.clientCert, ctx.originIp);
     if (bad) return bad;
     return { ok: true, method: 'api-key', app: { tenant: entry.tenant, name: entry.application }, credentialId: entry.id, credential: entry.prefix, entry, header: p.apiKeyHeader };
   }
@@ -111,7 +111,7 @@ export function createAccessGuard(svc: GuardedService, snap: AccessSnapshot, rt:
     if (!boundOk(v, cert)) return fail('oauth2', 'certificate_binding');
     const entry = snap.index.credential(v.subject);
     if (!entry || entry.type !== 'oauth-client' || entry.tenant !== tenant || v.claims.sub !== entry.application) return fail('oauth2', 'unknown_client');
-    const bad = checkEntry('oauth2', entry, cert, ctx.clientIp);
+    const bad = checkEntry('oauth2', entry, cert, ctx.originIp);
     if (bad) return bad;
     return { ok: true, method: 'oauth2', app: { tenant, name: entry.application }, credentialId: entry.id, credential: entry.prefix, entry, header: 'authorization' };
   }
@@ -184,7 +184,7 @@ export function createAccessGuard(svc: GuardedService, snap: AccessSnapshot, rt:
     rt.onFailure?.(failure.method, failure.reason);
     // A request that presented nothing guessed nothing (a health check, a browser's first try): it
     // gets its 401 but does not count towards the failure limits, so it cannot lock a shared address out.
-    if (failure.reason !== 'missing') rt.failures.record(ctx.clientIp, svc.tenant);
+    if (failure.reason !== 'missing') rt.failures.record(ctx.originIp, svc.tenant);
     if (rt.failures.tenantBlocked(svc.tenant)) {
       ctx.res.setHeader('retry-after', String(rt.failures.retryAfterSeconds(svc.tenant, 'tenant')));
       throw gatewayError('TOO_MANY_AUTH_FAILURES');
@@ -214,8 +214,8 @@ export function createAccessGuard(svc: GuardedService, snap: AccessSnapshot, rt:
 
   return {
     authenticate(ctx) {
-      if (rt.failures.sourceBlocked(ctx.clientIp)) {
-        ctx.res.setHeader('retry-after', String(rt.failures.retryAfterSeconds(ctx.clientIp)));
+      if (rt.failures.sourceBlocked(ctx.originIp)) {
+        ctx.res.setHeader('retry-after', String(rt.failures.retryAfterSeconds(ctx.originIp)));
         throw gatewayError('TOO_MANY_AUTH_FAILURES');
       }
       const p = presentedCredentials(ctx.req.headers);

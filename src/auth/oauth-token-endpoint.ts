@@ -117,8 +117,8 @@ export class OAuthEndpoints {
 
   async #token(ctx: RequestContext, snapshot: Snapshot): Promise<void> {
     const rt = this.rt;
-    if (rt.failures.sourceBlocked(ctx.clientIp)) {
-      ctx.res.setHeader('retry-after', String(rt.failures.retryAfterSeconds(ctx.clientIp)));
+    if (rt.failures.sourceBlocked(ctx.originIp)) {
+      ctx.res.setHeader('retry-after', String(rt.failures.retryAfterSeconds(ctx.originIp)));
       return oauthError(ctx, 429, 'slow_down', 'Too many failed attempts; try again later');
     }
     const type = (ctx.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -129,7 +129,7 @@ export class OAuthEndpoints {
     const deny = (reason: string) => {
       rt.onFailure?.('oauth2-client', reason);
       const tenant = entry?.tenant ?? '-';
-      rt.failures.record(ctx.clientIp, tenant);
+      rt.failures.record(ctx.originIp, tenant);
       // Like the services' guards: failures against a tenant over its limit answer 429.
       if (rt.failures.tenantBlocked(tenant)) {
         ctx.res.setHeader('retry-after', String(rt.failures.retryAfterSeconds(tenant, 'tenant')));
@@ -147,7 +147,7 @@ export class OAuthEndpoints {
       rt.audit?.security(`revoked:${entry.id}`, {
         action: 'security.revoked_credential_used',
         tenant: entry.tenant,
-        sourceIp: ctx.clientIp,
+        sourceIp: ctx.originIp,
         object: { kind: 'credential', name: entry.prefix },
         details: { application: entry.application, endpoint: 'token' },
       });

@@ -49,6 +49,12 @@ export class RequestContext {
   onClientClose: (() => void) | undefined = undefined;
   /** The hooks whose `log` phase runs for this request: the route's chain, or the global one before routing. */
   logChain: HookChain | undefined = undefined;
+  /**
+   * The client's address as far as the gateway can tell: the direct peer, or, when the peer is a
+   * trusted proxy, the nearest untrusted address of its X-Forwarded-For. What failure limits and the
+   * audit trail count (behind a load balancer, the peer is the balancer for everyone).
+   */
+  originIp: string;
   /** The authenticated caller, once the authenticate phase identified one. */
   caller: Caller | undefined = undefined;
   /** Set once a response (success or error) has been started by any phase. */
@@ -80,6 +86,7 @@ export class RequestContext {
     nowEpoch: number,
   ) {
     this.socket = connectionSocketOf(req);
+    this.originIp = clientIp;
     this.path = path;
     this.upstreamPath = path;
     this.query = query;

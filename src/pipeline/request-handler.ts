@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -45,6 +46,24 @@ export function normalisePath(path: string): string {
   if (!path.includes('/.') && !path.includes('//') && !/%2e/i.test(path)) return path;
   const resolved = new URL(path.replace(/\/{2,}/g, '/'), 'http://n').pathname;
   return resolved.replace(/\/{2,}/g, '/');
+}
+
+/**
+ * The nearest address in X-Forwarded-For that is not a trusted proxy (walking from the right, the
+ * hop closest to the gateway), or the leftmost when every hop is trusted; undefined without one.
+ */
+export function forwardedOrigin(header: string | string[] | undefined, trusted: (address: string) => boolean): string | undefined {
+  if (header === undefined) return undefined;
+  const hops = (Array.isArray(header) ? header.join(',') : header)
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i]!.startsWith('::ffff:') ? hops[i]!.slice(7) : hops[i]!;
+    if (isIP(hop) === 0) return undefined; // not an address: do not trust anything further left
+    if (!trusted(hop)) return hop;
+  }
+  return hops.length > 0 ? hops[0] : undefined;
 }
 
 function clientIpOf(req: IncomingMessage): string {
@@ -103,6 +122,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
       return;
     }
     ctx.logChain = snapshot.globalChain;
+    if (snapshot.proxy.isTrustedPeer(ctx.clientIp)) ctx.originIp = forwardedOrigin(req.headers['x-forwarded-for'], snapshot.proxy.isTrustedPeer) ?? ctx.clientIp;
     (res as ServerResponse & { [kContext]?: RequestContext })[kContext] = ctx;
     res.on('close', onResponseClose);
     if (path.charCodeAt(0) !== 47 /* / */) {

@@ -190,4 +190,18 @@ describe('failed authentication', () => {
     const verify = await gw.admin('GET', '/admin/v1/audit/verify');
     assert.equal(verify.body.ok, true, JSON.stringify(verify.body));
   });
+  it('behind a trusted proxy, counts failures per forwarded client address, not per proxy', async () => {
+    const proxied = await startGateway({ settings: { trustedProxies: ['127.0.0.0/8'], auth: { failures: { perSource: 2, perTenant: 1000, window: '1m' } } } });
+    try {
+      const { key, path } = await keyedTenant('f-proxied', proxied);
+      const via = (client: string, headers: Record<string, string>) => call(proxied, path, { headers: { 'x-forwarded-for': client, ...headers } });
+      for (let i = 0; i < 2; i++) assert.equal((await via('203.0.113.9', { 'x-api-key': badKey(key.prefix) })).status, 401);
+      assert.equal((await via('203.0.113.9', { 'x-api-key': badKey(key.prefix) })).status, 429, 'the attacker is limited');
+      assert.equal((await via('198.51.100.7', { 'x-api-key': key.secret })).status, 200, 'another client behind the same proxy is not');
+      const entry = await waitForAudit(proxied, 'security.auth_failures', (e) => e.sourceIp === '203.0.113.9');
+      assert.equal(entry.details.scope, 'source');
+    } finally {
+      await proxied.stop();
+    }
+  });
 });
