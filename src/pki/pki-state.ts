@@ -72,8 +72,47 @@ function keyAad(tenant: string, ca: string, which: 'issuing' | 'root'): string {
   return `ca:${tenant}:${ca}:${which}-key`;
 }
 
-/** Opens the CAs' keys and signs their CRLs at `now`. */
-export async function buildPkiState(input: { cas: readonly CaRecord[]; revoked: readonly RevokedEntry[] }, secrets: SecretOpener, now: Date = new Date()): Promise<PkiState> {
+/** CRLs are re-signed at least this often even when nothing changed (they are valid 7 days). */
+const RESIGN_AFTER_MS = 86_400_000;
+
+interface SignedCrls {
+  /** The CA (id and certificate) and its revoked serials the CRLs were signed for. */
+  readonly key: string;
+  readonly signedAt: number;
+  readonly crl: BuiltCrl;
+  readonly rootCrl: BuiltCrl | undefined;
+}
+
+/**
+ * CRLs signed by earlier builds, by CA id: a rebuild re-signs only the CAs whose revocations changed
+ * (or whose CRLs are a day old), so a config change costs no signatures for unaffected CAs. One per
+ * snapshot manager.
+ */
+export class CrlCache {
+  readonly #entries = new Map<string, SignedCrls>();
+
+  get(id: string, key: string, now: number): SignedCrls | undefined {
+    const e = this.#entries.get(id);
+    return e && e.key === key && now - e.signedAt < RESIGN_AFTER_MS ? e : undefined;
+  }
+
+  set(id: string, value: SignedCrls): void {
+    this.#entries.set(id, value);
+  }
+
+  /** Forgets CAs not in `ids` (deleted). */
+  retain(ids: ReadonlySet<string>): void {
+    for (const id of this.#entries.keys()) if (!ids.has(id)) this.#entries.delete(id);
+  }
+}
+
+/** Opens the CAs' keys and signs their CRLs at `now` (reusing `cache`'s when still right). */
+export async function buildPkiState(
+  input: { cas: readonly CaRecord[]; revoked: readonly RevokedEntry[] },
+  secrets: SecretOpener,
+  now: Date = new Date(),
+  cache: CrlCache = new CrlCache(),
+): Promise<PkiState> {
   const byCa = new Map<string, RevokedEntry[]>();
   for (const r of input.revoked) {
     const k = `${r.tenant}/${r.ca}`;
@@ -87,19 +126,26 @@ export async function buildPkiState(input: { cas: readonly CaRecord[]; revoked: 
     const keyPem = secrets.open(ca.keySealed, keyAad(ca.tenant, ca.name, 'issuing'));
     const entries = byCa.get(`${ca.tenant}/${ca.name}`) ?? [];
     const revoked = new Map(entries.map((e) => [normaliseSerial(e.serial), { revokedAt: new Date(e.revokedAt), reason: e.reason }] as const));
-    const crl = await buildCrl({
-      issuer: { certPem: ca.certPem, keyPem },
-      crlNumber: crlNumber(now),
-      thisUpdate: now,
-      nextUpdate,
-      revoked: entries.map((e) => ({ serialNumber: e.serial, revokedAt: new Date(e.revokedAt), reason: parseRevocationReason(e.reason) ?? 'unspecified' })),
-    });
-    let rootCrl: BuiltCrl | undefined;
-    if (ca.rootCertPem && ca.rootKeySealed) {
-      const rootKey = secrets.open(ca.rootKeySealed, keyAad(ca.tenant, ca.name, 'root'));
-      rootCrl = await buildCrl({ issuer: { certPem: ca.rootCertPem, keyPem: rootKey }, crlNumber: crlNumber(now), thisUpdate: now, nextUpdate, revoked: [] });
+    const cacheKey = JSON.stringify([ca.certPem, ca.rootCertPem, entries.map((e) => [e.serial, e.revokedAt, e.reason])]);
+    let signed = cache.get(ca.id, cacheKey, now.getTime());
+    if (!signed) {
+      const crl = await buildCrl({
+        issuer: { certPem: ca.certPem, keyPem },
+        crlNumber: crlNumber(now),
+        thisUpdate: now,
+        nextUpdate,
+        revoked: entries.map((e) => ({ serialNumber: e.serial, revokedAt: new Date(e.revokedAt), reason: parseRevocationReason(e.reason) ?? 'unspecified' })),
+      });
+      let rootCrl: BuiltCrl | undefined;
+      if (ca.rootCertPem && ca.rootKeySealed) {
+        const rootKey = secrets.open(ca.rootKeySealed, keyAad(ca.tenant, ca.name, 'root'));
+        rootCrl = await buildCrl({ issuer: { certPem: ca.rootCertPem, keyPem: rootKey }, crlNumber: crlNumber(now), thisUpdate: now, nextUpdate, revoked: [] });
+      }
+      signed = { key: cacheKey, signedAt: now.getTime(), crl, rootCrl };
+      cache.set(ca.id, signed);
     }
-    states.push({ tenant: ca.tenant, name: ca.name, certPem: ca.certPem, rootCertPem: ca.rootCertPem, keyPem, crl, rootCrl, revoked });
+    states.push({ tenant: ca.tenant, name: ca.name, certPem: ca.certPem, rootCertPem: ca.rootCertPem, keyPem, crl: signed.crl, rootCrl: signed.rootCrl, revoked });
   }
+  cache.retain(new Set(input.cas.map((c) => c.id)));
   return new PkiState(states, new Set(input.revoked.map((r) => r.fingerprint)));
 }

@@ -3,7 +3,7 @@ import type { Store } from '../storage/store.js';
 import type { PluginRegistry } from '../pipeline/plugin.js';
 import { planSnapshot } from './plan.js';
 import { materializeSnapshot, type MaterializeDeps, type Snapshot } from './snapshot.js';
-import { buildPkiState } from '../pki/pki-state.js';
+import { buildPkiState, CrlCache } from '../pki/pki-state.js';
 import type { CrlSources, DomainCrls } from '../tls/crl-sources.js';
 import { objectKey, type SnapshotPlan } from './plan.js';
 
@@ -36,6 +36,8 @@ export class SnapshotManager {
   private queued: Promise<void> | undefined;
   private lastError: Error | undefined;
   private builtAt = 0;
+  /** CRLs of built-in CAs signed by earlier builds (re-signed only when revocations change, or daily). */
+  private readonly crlCache = new CrlCache();
   /** The next reload rebuilds even when the revision did not move. */
   private forceNext = false;
   private stopped = false;
@@ -106,7 +108,7 @@ export class SnapshotManager {
       const dump = await this.opts.store.loadAll();
       if (!force && dump.revision === this.revision) return;
       const plan = planSnapshot(dump, this.opts.plugins);
-      const pki = dump.pki.cas.length > 0 ? await buildPkiState(dump.pki, this.opts.deps.secrets) : undefined;
+      const pki = dump.pki.cas.length > 0 ? await buildPkiState(dump.pki, this.opts.deps.secrets, new Date(), this.crlCache) : undefined;
       const domainCrls = await this.domainCrls(plan);
       const next = materializeSnapshot(plan, { ...this.opts.deps, plugins: this.opts.plugins, logger: this.opts.logger }, { pki, domainCrls });
       this.builtAt = Date.now();
