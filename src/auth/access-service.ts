@@ -196,7 +196,7 @@ export class AccessService {
   async decideSubscription(tenant: string, id: string, decision: 'approved' | 'rejected', input: unknown): Promise<SubscriptionRecord> {
     const { comment } = parseInput(DecisionInputSchema, input ?? {}, 'decision');
     return this.#changeStatus(tenant, id, decision, comment ?? null, 'provider', (s) => {
-      if (s.serviceTenant !== tenant) notFound('Subscription', id);
+      if (s.serviceTenant !== tenant) throw gatewayError('FORBIDDEN', "Only the service's tenant approves or rejects its subscription requests");
       if (s.status === 'revoked' || (decision === 'rejected' && s.status !== 'pending') || s.status === decision) {
         throw gatewayError('CONFLICT', `Subscription "${id}" is ${s.status}; it cannot be ${decision}`);
       }

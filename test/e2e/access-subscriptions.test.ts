@@ -116,7 +116,7 @@ describe('subscriptions', () => {
       [sub.id],
       'the provider sees the request',
     );
-    assert.equal((await gw.admin('POST', `/admin/v1/tenants/${consumer}/subscriptions/${sub.id}/approve`, {})).status, 404, 'the consumer cannot approve its own request');
+    assert.equal((await gw.admin('POST', `/admin/v1/tenants/${consumer}/subscriptions/${sub.id}/approve`, {})).status, 403, 'the consumer cannot approve its own request');
     assert.equal((await use(key, provider, 'shared')).json.error.type, 'subscription_pending');
     await decide(gw, provider, sub.id, 'approve');
     const ok = await use(key, provider, 'shared');
