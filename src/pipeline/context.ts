@@ -55,6 +55,8 @@ export class RequestContext {
    * audit trail count (behind a load balancer, the peer is the balancer for everyone).
    */
   originIp: string;
+  /** Whether the direct peer is a trusted proxy (its forwarding headers are believed). Set once by the request handler. */
+  trustedPeer = false;
   /** The authenticated caller, once the authenticate phase identified one. */
   caller: Caller | undefined = undefined;
   /** Set once a response (success or error) has been started by any phase. */

@@ -122,7 +122,10 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
       return;
     }
     ctx.logChain = snapshot.globalChain;
-    if (snapshot.proxy.isTrustedPeer(ctx.clientIp)) ctx.originIp = forwardedOrigin(req.headers['x-forwarded-for'], snapshot.proxy.isTrustedPeer) ?? ctx.clientIp;
+    if (snapshot.proxy.isTrustedPeer(ctx.clientIp)) {
+      ctx.trustedPeer = true;
+      ctx.originIp = forwardedOrigin(req.headers['x-forwarded-for'], snapshot.proxy.isTrustedPeer) ?? ctx.clientIp;
+    }
     (res as ServerResponse & { [kContext]?: RequestContext })[kContext] = ctx;
     res.on('close', onResponseClose);
     if (path.charCodeAt(0) !== 47 /* / */) {

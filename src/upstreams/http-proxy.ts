@@ -30,7 +30,7 @@ export function proxyRequest(ctx: RequestContext, cluster: Cluster, settings: Pr
   const headers = upstreamRequestHeaders({
     rawHeaders: req.rawHeaders,
     clientIp: ctx.clientIp,
-    trustedPeer: settings.isTrustedPeer(ctx.clientIp),
+    trustedPeer: ctx.trustedPeer,
     proto: ctx.tlsSocket ? 'https' : 'http',
     host: requestAuthority(req) ?? ctx.host,
     upstreamHost: cluster.options.preserveHost ? undefined : endpoint.hostHeader,
