@@ -5,13 +5,12 @@
  * small loopback servers (JWKS, webhooks). Nothing here mocks the gateway.
  */
 
-import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, request, type Dispatcher } from 'undici';
 import { createRootCa, issueCertificate, type CertificateIssuer } from '../../src/pki/issue-certificate.js';
-import { startUpstream, waitFor, type TestGateway, type TestUpstream } from './harness.js';
+import { runCommand, startUpstream, waitFor, type TestGateway, type TestUpstream } from './harness.js';
 
 const DAY = 86_400_000;
 
@@ -172,15 +171,7 @@ export function clientAgent(gw: TestGateway, opts: { cert?: ClientCert; localAdd
 }
 
 export function run(cmd: string, args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: 20_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+  return runCommand(cmd, args, {}, 20_000, input);
 }
 
 export interface CurlReply extends Reply {

@@ -5,7 +5,7 @@ import type { CredentialRecord, CredentialScopes, CredentialType, NewCredential,
 import type { CredentialsTable, Database } from './database.js';
 import { normaliseTimestamp } from './row-mapping.js';
 import type { SqlDialect } from './sql-dialect.js';
-import { withStorageErrors } from './storage-errors.js';
+import { SqlTenantPart } from './tenant-part.js';
 
 export type CredentialRow = Selectable<CredentialsTable>;
 
@@ -29,13 +29,7 @@ export function toCredentialRecord(row: CredentialRow, tenant: string, dialect: 
 }
 
 /** Reads of one tenant's credentials: every query carries `tenant_id = <this tenant>`. */
-export class SqlTenantCredentialsReader implements TenantCredentialsReader {
-  constructor(
-    protected readonly db: Kysely<Database>,
-    protected readonly dialect: SqlDialect,
-    protected readonly tenantId: string,
-    protected readonly tenant: string,
-  ) {}
+export class SqlTenantCredentialsReader extends SqlTenantPart implements TenantCredentialsReader {
 
   list(application?: string): Promise<CredentialRecord[]> {
     return this.guard(async () => {
@@ -57,10 +51,6 @@ export class SqlTenantCredentialsReader implements TenantCredentialsReader {
 
   protected rows() {
     return this.db.selectFrom('credentials').selectAll().where('tenant_id', '=', this.tenantId);
-  }
-
-  protected guard<T>(fn: () => Promise<T>): Promise<T> {
-    return withStorageErrors((err) => this.dialect.toStorageError(err), fn);
   }
 }
 

@@ -5,7 +5,7 @@ import type { CaRecord, CaSettings, CertificateRequestRecord, IssuedCertificateR
 import type { CertificateAuthoritiesTable, CertificateRequestsTable, Database, IssuedCertificatesTable } from './database.js';
 import { normaliseTimestamp } from './row-mapping.js';
 import type { SqlDialect } from './sql-dialect.js';
-import { withStorageErrors } from './storage-errors.js';
+import { SqlTenantPart } from './tenant-part.js';
 
 type CaRow = Selectable<CertificateAuthoritiesTable>;
 type IssuedRow = Selectable<IssuedCertificatesTable> & { ca_name: string };
@@ -82,13 +82,7 @@ export async function loadPki(trx: Kysely<Database>, dialect: SqlDialect): Promi
 }
 
 /** One tenant's CAs and issued certificates: every query carries `tenant_id = <this tenant>`. */
-export class SqlTenantPkiReader implements TenantPkiReader {
-  constructor(
-    protected readonly db: Kysely<Database>,
-    protected readonly dialect: SqlDialect,
-    protected readonly tenantId: string,
-    protected readonly tenant: string,
-  ) {}
+export class SqlTenantPkiReader extends SqlTenantPart implements TenantPkiReader {
 
   listCas(): Promise<CaRecord[]> {
     return this.guard(async () => (await this.cas().orderBy('name').execute()).map((r) => toCaRecord(r, this.tenant, this.dialect)));
@@ -160,10 +154,6 @@ export class SqlTenantPkiReader implements TenantPkiReader {
       .selectAll('i')
       .select('c.name as ca_name')
       .where('i.tenant_id', '=', this.tenantId);
-  }
-
-  protected guard<T>(fn: () => Promise<T>): Promise<T> {
-    return withStorageErrors((err) => this.dialect.toStorageError(err), fn);
   }
 }
 

@@ -4,7 +4,7 @@ import { gatewayError } from '../../core/errors.js';
 import type { SubscriptionRecord, SubscriptionStatus, TenantSubscriptions, TenantSubscriptionsReader } from '../store.js';
 import type { Database, SubscriptionsTable } from './database.js';
 import type { SqlDialect } from './sql-dialect.js';
-import { withStorageErrors } from './storage-errors.js';
+import { SqlTenantPart } from './tenant-part.js';
 import { requireTenantRow } from './tenants.js';
 
 type SubscriptionRow = Selectable<SubscriptionsTable> & { tenant_name: string; service_tenant_name: string };
@@ -45,12 +45,7 @@ export function mapSubscriptions(rows: SubscriptionRow[], dialect: SqlDialect): 
  * Subscriptions reachable by one tenant: rows where it is the subscriber (`tenant_id`) or the
  * provider (`service_tenant_id`). Every query carries one of those two filters.
  */
-export class SqlTenantSubscriptionsReader implements TenantSubscriptionsReader {
-  constructor(
-    protected readonly db: Kysely<Database>,
-    protected readonly dialect: SqlDialect,
-    protected readonly tenantId: string,
-  ) {}
+export class SqlTenantSubscriptionsReader extends SqlTenantPart implements TenantSubscriptionsReader {
 
   listOwn(application?: string): Promise<SubscriptionRecord[]> {
     return this.guard(async () => {
@@ -85,10 +80,6 @@ export class SqlTenantSubscriptionsReader implements TenantSubscriptionsReader {
       return row && toSubscriptionRecord(row, this.dialect);
     });
   }
-
-  protected guard<T>(fn: () => Promise<T>): Promise<T> {
-    return withStorageErrors((err) => this.dialect.toStorageError(err), fn);
-  }
 }
 
 export class SqlTenantSubscriptions extends SqlTenantSubscriptionsReader implements TenantSubscriptions {
@@ -96,9 +87,10 @@ export class SqlTenantSubscriptions extends SqlTenantSubscriptionsReader impleme
     db: Kysely<Database>,
     dialect: SqlDialect,
     tenantId: string,
+    tenant: string,
     private readonly onWrite: () => void,
   ) {
-    super(db, dialect, tenantId);
+    super(db, dialect, tenantId, tenant);
   }
 
   create(input: { application: string; serviceTenant: string; service: string; status: SubscriptionStatus; requestedBy: string | null; comment?: string | null }): Promise<SubscriptionRecord> {

@@ -29,7 +29,7 @@ export class SqlTenantScopeReader implements TenantScopeReader {
     readonly tenant: string,
   ) {
     this.credentials = new SqlTenantCredentialsReader(db, dialect, tenantId, tenant);
-    this.subscriptions = new SqlTenantSubscriptionsReader(db, dialect, tenantId);
+    this.subscriptions = new SqlTenantSubscriptionsReader(db, dialect, tenantId, tenant);
     this.pki = new SqlTenantPkiReader(db, dialect, tenantId, tenant);
   }
 
@@ -109,7 +109,7 @@ export class SqlTenantScope extends SqlTenantScopeReader implements TenantScope 
   ) {
     super(db, dialect, tenantId, tenant);
     this.credentials = new SqlTenantCredentials(db, dialect, tenantId, tenant, onWrite);
-    this.subscriptions = new SqlTenantSubscriptions(db, dialect, tenantId, onWrite);
+    this.subscriptions = new SqlTenantSubscriptions(db, dialect, tenantId, tenant, onWrite);
     this.pki = new SqlTenantPki(db, dialect, tenantId, tenant, onWrite);
   }
 
