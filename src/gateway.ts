@@ -47,6 +47,8 @@ import { CrlSources } from './tls/crl-sources.js';
 import { inventoryReader, readInventoryInput, type ListenerCertificates } from './pki/expiry/certificate-inventory.js';
 import { ExpiryMonitor } from './pki/expiry/expiry-monitor.js';
 import { signedWebhookSender } from './core/signed-webhook.js';
+import { builtinProviderRegistry } from './llm/providers/builtin-providers.js';
+import { LlmRuntime } from './llm/runtime/llm-runtime.js';
 
 export interface GatewayOptions {
   readonly settings: Settings;
@@ -191,6 +193,9 @@ export class Gateway {
     this.cleanups.push(() => access.close());
 
     const plugins = new PluginRegistry(builtinPlugins());
+    const providers = builtinProviderRegistry();
+    const llm = new LlmRuntime({ adapters: providers, usage: store.llmUsage, logger: logger.child({ component: 'llm' }) });
+    this.cleanups.push(() => llm.close());
     const globalInstances: OrderedInstance[] = [];
     if (settings.accessLog.enabled) {
       const dest = this.opts.accessLogDestination ?? pino.destination({ dest: settings.accessLog.path === 'stdout' ? 1 : settings.accessLog.path, sync: false, minLength: 16_000, mkdir: true });
@@ -230,7 +235,7 @@ export class Gateway {
         this.expiryMonitor?.invalidate();
       },
       pollIntervalMs: settings.configPollInterval,
-      deps: { pools, secrets, globalInstances, tls: tlsBuild, access, proxy: { maxBodyBytes: settings.limits.maxBodySize, isTrustedPeer: trustedPeers(settings.trustedProxies) } },
+      deps: { pools, secrets, globalInstances, tls: tlsBuild, access, llm, proxy: { maxBodyBytes: settings.limits.maxBodySize, isTrustedPeer: trustedPeers(settings.trustedProxies) } },
     });
     this.snapshotManager = snapshots;
     this.cleanups.push(() => snapshots.stop());
@@ -245,7 +250,7 @@ export class Gateway {
         throw gatewayError('CHANGE_NOT_LOADED', `The change is stored, but the data plane could not load it (${failure.message}); it keeps serving the previous configuration`);
       }
     };
-    const configService = new ConfigService({ store, plugins, secrets, audit: audit.link, onCommitted: applyCommitted });
+    const configService = new ConfigService({ store, plugins, providers, secrets, audit: audit.link, onCommitted: applyCommitted });
     const accessService = new AccessService({
       store,
       hasher: access.hasher,

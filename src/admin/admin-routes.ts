@@ -126,6 +126,8 @@ const KIND_PLURAL: Record<ConfigKind, string> = {
   route: 'routes',
   application: 'applications',
   'jwt-issuer': 'jwt-issuers',
+  'llm-provider': 'llm-providers',
+  'llm-policy': 'llm-policies',
 };
 const KIND_TITLE: Record<ConfigKind, string> = {
   certificate: 'Certificate',
@@ -134,6 +136,8 @@ const KIND_TITLE: Record<ConfigKind, string> = {
   route: 'Route',
   application: 'Application',
   'jwt-issuer': 'JwtIssuer',
+  'llm-provider': 'LlmProvider',
+  'llm-policy': 'LlmPolicy',
 };
 const DELETE_SUMMARY: Partial<Record<ConfigKind, string>> = {
   service: 'Delete a service (refused while routes use it)',
@@ -164,6 +168,7 @@ function objectRoutes(kind: ConfigKind): AdminRoute[] {
   const write = writeKind(kind);
   const plural = KIND_PLURAL[kind];
   const title = KIND_TITLE[kind];
+  const titles = title.endsWith('y') ? `${title.slice(0, -1)}ies` : `${title}s`;
   const collection = `${API_PREFIX}/tenants/{tenant}/${plural}`;
   const item = `${collection}/{name}`;
   const objectBody: NamedSchema = { name: title, schema: objectSchema(kind) };
@@ -172,9 +177,9 @@ function objectRoutes(kind: ConfigKind): AdminRoute[] {
     {
       method: 'GET',
       path: collection,
-      operationId: `list${title}s`,
+      operationId: `list${titles}`,
       summary: `List the tenant's ${plural} (by name, paginated)`,
-      tag: `${title}s`,
+      tag: titles,
       permission: read,
       query: PAGE_QUERY,
       success: { status: 200, description: `A page of ${plural}`, body: { name: `${title}Page`, schema: pageSchema(objectSchema(kind)) } },
@@ -189,7 +194,7 @@ function objectRoutes(kind: ConfigKind): AdminRoute[] {
       path: collection,
       operationId: `create${title}`,
       summary: `Create a ${kind}`,
-      tag: `${title}s`,
+      tag: titles,
       permission: write,
       body: { name: `${title}Input`, schema: SPEC_SCHEMAS[kind] },
       success: { status: 201, description: `The created ${kind}`, body: objectBody, headers: ['Location', 'ETag'] },
@@ -204,7 +209,7 @@ function objectRoutes(kind: ConfigKind): AdminRoute[] {
       path: item,
       operationId: `get${title}`,
       summary: `Get a ${kind}`,
-      tag: `${title}s`,
+      tag: titles,
       permission: read,
       success: { status: 200, description: `The ${kind}`, body: objectBody, headers: ['ETag'] },
       errors: READ_ERRORS,
@@ -218,7 +223,7 @@ function objectRoutes(kind: ConfigKind): AdminRoute[] {
       path: item,
       operationId: `replace${title}`,
       summary: `Replace a ${kind}'s spec ("<redacted>" secret values keep the stored ones)`,
-      tag: `${title}s`,
+      tag: titles,
       permission: write,
       headers: [{ name: 'If-Match', schema: IfMatchHeaderSchema }],
       body: { name: `${title}ReplaceInput`, schema: replaceBodySchema(kind) },
@@ -236,7 +241,7 @@ function objectRoutes(kind: ConfigKind): AdminRoute[] {
       path: item,
       operationId: `delete${title}`,
       summary: DELETE_SUMMARY[kind] ?? `Delete a ${kind}`,
-      tag: `${title}s`,
+      tag: titles,
       permission: write,
       success: { status: 204, description: 'Deleted' },
       errors: [...READ_ERRORS, 409],

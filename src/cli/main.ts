@@ -13,6 +13,7 @@ import { runExport } from './commands/export.js';
 import { runStart } from './commands/start.js';
 import { CliUsageError, runApp, runAudit, runKey, runSubscription, runToken, type Values } from './commands/access.js';
 import { runCa, runCert } from './commands/pki.js';
+import { runUsage } from './commands/llm-usage.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -204,6 +205,26 @@ verify exits 1 when an entry was edited, inserted or deleted (and says where), o
 does not reach the head you recorded earlier with --expect-head.`,
     { after: { type: 'string' }, limit: { type: 'string' }, out: { type: 'string' }, 'expect-head': { type: 'string' } },
     runAudit,
+  ),
+  usage: accessCommand(
+    "The tenant's LLM spend and token usage, and its latest LLM calls",
+    `Usage: portcullis usage [summary] [--since 30d] [--group-by application,model,...] [--interval hour|day]
+                         [--application NAME] [--model MODEL] [--provider NAME] [--deployment P/M]
+       portcullis usage calls [--limit 20]
+
+--group-by takes application, credential, model, provider, deployment, service, outcome.
+Cost is in US dollars at the catalogue or built-in prices (docs/llm.md).`,
+    {
+      since: { type: 'string' },
+      'group-by': { type: 'string' },
+      interval: { type: 'string' },
+      application: { type: 'string' },
+      model: { type: 'string' },
+      provider: { type: 'string' },
+      deployment: { type: 'string' },
+      limit: { type: 'string' },
+    },
+    runUsage,
   ),
   ca: accessCommand(
     "Manage the tenant's built-in certificate authorities",

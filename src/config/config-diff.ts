@@ -10,7 +10,7 @@
 import { z } from 'zod';
 
 export const CHANGE_ACTIONS = ['create', 'update', 'delete'] as const;
-export const CHANGE_KINDS = ['tenant', 'certificate', 'domain', 'service', 'route', 'application', 'jwt-issuer'] as const;
+export const CHANGE_KINDS = ['tenant', 'certificate', 'domain', 'service', 'route', 'application', 'jwt-issuer', 'llm-provider', 'llm-policy'] as const;
 
 export type ChangeAction = (typeof CHANGE_ACTIONS)[number];
 export type ChangeKind = (typeof CHANGE_KINDS)[number];

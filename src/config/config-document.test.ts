@@ -26,7 +26,7 @@ describe('config document', () => {
       { path: '/exact', match: 'exact' },
     ]);
     assert.equal(route.stripPath, false);
-    assert.equal(doc.services[0]!.upstream.connections, 256);
+    assert.equal(doc.services[0]!.upstream!.connections, 256);
     assert.equal(ConfigDocumentSchema.parse({}).tenant, undefined);
   });
 
@@ -41,6 +41,8 @@ describe('config document', () => {
       domain: [],
       application: [],
       'jwt-issuer': [],
+      'llm-provider': [],
+      'llm-policy': [],
       service: objects.service.map((s) => s.spec as ServiceSpec),
       route: routes.map((r) => r.spec),
     });

@@ -28,6 +28,8 @@ import type { ConfigKind } from '../storage/store.js';
 import { ServiceSpecSchema, type ServiceSpec } from '../model/service.js';
 import { ApplicationSpecSchema, type ApplicationSpec } from '../model/application.js';
 import { JwtIssuerSpecSchema, type JwtIssuerSpec } from '../auth/jwt/jwt-issuer-spec.js';
+import { LlmPolicySpecSchema, type LlmPolicySpec } from '../llm/model/llm-policy-spec.js';
+import { LlmProviderSpecSchema, type LlmProviderSpec } from '../llm/model/llm-provider-spec.js';
 
 /** A route inside a document: a route spec without `service` (implied by the enclosing service). */
 export const DocumentRouteSchema = RouteSpecSchema.omit({ service: true });
@@ -44,10 +46,12 @@ function checkUniqueNames(
     services: Array<{ name: string; routes: Array<{ name: string }> }>;
     applications: Array<{ name: string }>;
     jwtIssuers: Array<{ name: string }>;
+    llmProviders: Array<{ name: string }>;
+    llmPolicies: Array<{ name: string }>;
   },
   ctx: z.RefinementCtx,
 ): void {
-  for (const list of ['certificates', 'domains', 'applications', 'jwtIssuers'] as const) {
+  for (const list of ['certificates', 'domains', 'applications', 'jwtIssuers', 'llmProviders', 'llmPolicies'] as const) {
     const seen = new Map<string, number>();
     doc[list].forEach((o, i) => {
       const at = seen.get(o.name);
@@ -78,6 +82,8 @@ export const ConfigDocumentSchema = z
     services: z.array(DocumentServiceSchema).max(10_000).default([]),
     jwtIssuers: z.array(JwtIssuerSpecSchema).max(1000).default([]).describe('Trusted JWT issuers (identity providers)'),
     applications: z.array(ApplicationSpecSchema).max(100_000).default([]).describe('Applications (consumers) and their certificate and JWT identities; credentials are managed through the admin API'),
+    llmProviders: z.array(LlmProviderSpecSchema).max(1000).default([]).describe('LLM providers: type, base URL, keys (secrets), model catalogue with limits and prices'),
+    llmPolicies: z.array(LlmPolicySpecSchema).max(1000).default([]).describe('LLM routing policies; a policy name is a model alias'),
   })
   .strict()
   .superRefine(checkUniqueNames);
@@ -111,6 +117,8 @@ export function documentObjects(doc: ConfigDocument): Record<ConfigKind, PlacedS
     route: routes,
     application: doc.applications.map((spec, i) => ({ spec, path: ['applications', i] })),
     'jwt-issuer': doc.jwtIssuers.map((spec, i) => ({ spec, path: ['jwtIssuers', i] })),
+    'llm-provider': doc.llmProviders.map((spec, i) => ({ spec, path: ['llmProviders', i] })),
+    'llm-policy': doc.llmPolicies.map((spec, i) => ({ spec, path: ['llmPolicies', i] })),
   };
 }
 
@@ -122,6 +130,8 @@ export interface DocumentSpecs {
   route: RouteSpec[];
   application: ApplicationSpec[];
   'jwt-issuer': JwtIssuerSpec[];
+  'llm-provider': LlmProviderSpec[];
+  'llm-policy': LlmPolicySpec[];
 }
 
 /**
@@ -145,5 +155,7 @@ export function buildDocument(tenant: string, specs: DocumentSpecs): ConfigDocum
     services: [...specs.service].sort(byName).map((svc) => ({ ...svc, routes: grouped.get(svc.name) ?? [] })),
     jwtIssuers: [...specs['jwt-issuer']].sort(byName),
     applications: [...specs.application].sort(byName),
+    llmProviders: [...specs['llm-provider']].sort(byName),
+    llmPolicies: [...specs['llm-policy']].sort(byName),
   };
 }

@@ -70,8 +70,8 @@ describe('ConfigService objects', () => {
     const created = await f.service.create('default', 'service', svc('api', { upstream: { targets: [{ url: 'http://127.0.0.1:3000' }], timeouts: { connect: '2s' } } }));
     assert.equal(created.name, 'api');
     assert.equal(created.version, 1);
-    assert.equal(created.spec.upstream.timeouts.connect, 2000);
-    assert.equal(created.spec.upstream.connections, 256);
+    assert.equal(created.spec.upstream!.timeouts.connect, 2000);
+    assert.equal(created.spec.upstream!.connections, 256);
     assert.ok(created.createdAt && created.updatedAt);
 
     const r = await f.service.create('default', 'route', route('api', 'api', ['/api', { path: '/x', match: 'exact' }]));
@@ -167,7 +167,7 @@ describe('ConfigService objects', () => {
   it('seals secrets, redacts them on read and keeps them on a "<redacted>" round trip', async () => {
     const secret = 'Bearer sk-live-very-secret-123';
     const created = await f.service.create('default', 'service', svc('llm', { upstream: { targets: [{ url: 'https://api.example.com' }], secretHeaders: { Authorization: secret } } }));
-    assert.deepEqual(created.spec.upstream.secretHeaders, { Authorization: REDACTED });
+    assert.deepEqual(created.spec.upstream!.secretHeaders, { Authorization: REDACTED });
     assert.ok(!JSON.stringify(created).includes('sk-live'));
 
     const raw = await (await f.store.tenant('default')).get('service', 'llm');
@@ -349,7 +349,7 @@ describe('ConfigService declarative apply', () => {
     const exported = await f.service.exportDocument('default');
     assert.equal(exported.tenant, 'default');
     assert.deepEqual(exported.services.map((s) => s.name), ['httpbin', 'zeta']);
-    assert.equal(exported.services[0]!.upstream.secretHeaders.Authorization, REDACTED);
+    assert.equal(exported.services[0]!.upstream!.secretHeaders.Authorization, REDACTED);
     assert.ok(!JSON.stringify(exported).includes('topsecret'));
     assert.deepEqual(exported.services[0]!.routes[0]!.hosts, ['api.example.com']);
     assert.ok(!('service' in exported.services[0]!.routes[0]!));

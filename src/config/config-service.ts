@@ -21,6 +21,9 @@ import { ServiceSpecSchema } from '../model/service.js';
 import { TenantSpecSchema } from '../model/tenant.js';
 import { ApplicationSpecSchema } from '../model/application.js';
 import { JwtIssuerSpecSchema } from '../auth/jwt/jwt-issuer-spec.js';
+import { LlmPolicySpecSchema } from '../llm/model/llm-policy-spec.js';
+import type { ProviderRegistry } from '../llm/providers/provider-registry.js';
+import { LlmProviderSpecSchema } from '../llm/model/llm-provider-spec.js';
 import type { PluginRegistry } from '../pipeline/plugin.js';
 import { planSnapshot } from '../snapshot/plan.js';
 import { isNotLoaded } from '../audit/audited-write.js';
@@ -41,6 +44,8 @@ export interface ConfigServiceDeps {
   /** Links audit entries into the chain; without it (unit tests) writes are not audited. */
   audit?: AuditLinker | undefined;
   plugins: PluginRegistry;
+  /** LLM provider types (validation of llm-provider objects); default: the built-in ones. */
+  providers?: ProviderRegistry | undefined;
   secrets: SecretSealer;
   /** Called after every committed change (the gateway reloads its snapshot). Errors are ignored: the change is committed. */
   onCommitted: () => Promise<void>;
@@ -54,6 +59,8 @@ export const SPEC_SCHEMAS = {
   route: RouteSpecSchema,
   application: ApplicationSpecSchema,
   'jwt-issuer': JwtIssuerSpecSchema,
+  'llm-provider': LlmProviderSpecSchema,
+  'llm-policy': LlmPolicySpecSchema,
 } as const satisfies Record<ConfigKind, z.ZodType>;
 
 export type SpecOf<K extends ConfigKind> = z.output<(typeof SPEC_SCHEMAS)[K]>;
@@ -394,7 +401,7 @@ export class ConfigService {
   private async validateCandidate(tx: StoreTx, tenant: string, rewrites: readonly PathRewrite[]): Promise<void> {
     const dump = await candidateDump(tx.planning, tenant);
     try {
-      planSnapshot(dump, this.deps.plugins);
+      planSnapshot(dump, this.deps.plugins, this.deps.providers);
     } catch (err) {
       throw remapPlanError(err, rewrites);
     }

@@ -26,7 +26,13 @@ export const SECRET_PATHS: Readonly<Record<ConfigKind, readonly (readonly string
   route: [],
   application: [],
   'jwt-issuer': [],
+  'llm-provider': [['keys', '*'], ['tls', 'clientKey']],
+  'llm-policy': [],
 };
+
+function tlsClientKeyProblem(key: string, tls: { clientCert?: unknown } | undefined): string | undefined {
+  return clientKeyProblem(key, typeof tls?.clientCert === 'string' ? tls.clientCert : undefined);
+}
 
 /** A check that needs a secret's clear value and its (non-secret) siblings; returns a problem message or undefined. */
 export type SecretCheck = (clear: string, spec: Record<string, unknown>) => string | undefined;
@@ -42,9 +48,9 @@ export const SECRET_CHECKS: Readonly<Partial<Record<ConfigKind, Readonly<Record<
     key: (key, spec) => clientKeyProblem(key, typeof spec.cert === 'string' ? spec.cert : undefined)?.replace('clientCert', 'cert'),
   },
   service: {
-    'upstream.tls.clientKey': (key, spec) => {
-      const tls = (spec.upstream as { tls?: { clientCert?: unknown } } | undefined)?.tls;
-      return clientKeyProblem(key, typeof tls?.clientCert === 'string' ? tls.clientCert : undefined);
-    },
+    'upstream.tls.clientKey': (key, spec) => tlsClientKeyProblem(key, (spec.upstream as { tls?: { clientCert?: unknown } } | undefined)?.tls),
+  },
+  'llm-provider': {
+    'tls.clientKey': (key, spec) => tlsClientKeyProblem(key, spec.tls as { clientCert?: unknown } | undefined),
   },
 };

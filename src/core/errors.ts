@@ -43,6 +43,9 @@ export const Errors = Object.freeze({
   SUBSCRIPTION_PENDING: def('SUBSCRIPTION_PENDING', 403, 'subscription_pending', "The application's subscription to this service awaits approval"),
   CLIENT_CERT_REVOKED: def('CLIENT_CERT_REVOKED', 403, 'certificate_revoked', 'The client certificate of this connection has been revoked'),
   TOO_MANY_AUTH_FAILURES: def('TOO_MANY_AUTH_FAILURES', 429, 'too_many_auth_failures', 'Too many failed authentication attempts; try again later'),
+  // Data plane: LLM APIs.
+  MODEL_NOT_FOUND: def('MODEL_NOT_FOUND', 404, 'model_not_found', 'The model does not exist or you do not have access to it'),
+  ENDPOINT_NOT_FOUND: def('ENDPOINT_NOT_FOUND', 404, 'not_found', 'This LLM service has no such endpoint'),
   // Lifecycle.
   SHUTTING_DOWN: def('SHUTTING_DOWN', 503, 'service_unavailable', 'Gateway is shutting down'),
   NOT_READY: def('NOT_READY', 503, 'not_ready', 'Gateway is not ready'),

@@ -4,6 +4,7 @@ import { SEALED_PREFIX } from '../secrets/secret-box.js';
 import { certificateBundleProblem, clientKeyProblem, spkiPinProblem } from '../tls/upstream/upstream-tls-checks.js';
 import { ServiceAccessSchema } from './access.js';
 import { DurationSchema, NameSchema, PluginConfigMapSchema } from './common.js';
+import { LlmServiceSchema } from '../llm/model/llm-service-spec.js';
 
 /** Marks a string field as a secret: encrypted at rest, redacted on read. */
 export const REDACTED = '<redacted>';
@@ -147,11 +148,18 @@ export const UpstreamSpecSchema = z
 export const ServiceSpecSchema = z
   .object({
     name: NameSchema,
-    upstream: UpstreamSpecSchema,
+    upstream: UpstreamSpecSchema.optional().describe('Where requests are proxied to. A service has `upstream` or `llm`, not both'),
+    llm: LlmServiceSchema.optional().describe('Makes the service an OpenAI- and Anthropic-compatible LLM API over the tenant\'s llm-providers and llm-policies'),
     access: ServiceAccessSchema.optional().describe('Who may call the service (authentication, subscriptions, sharing). Absent: the service is public'),
     plugins: PluginConfigMapSchema.default({}),
   })
   .strict();
+
+/** A service proxies (`upstream`) or is an LLM API (`llm`): exactly one. Checked at planning (the schema stays refinement-free, so PUT bodies can omit `name`). */
+export function serviceKindProblem(s: { upstream?: unknown; llm?: unknown }): string | undefined {
+  if ((s.upstream === undefined) === (s.llm === undefined)) return s.upstream ? 'a service has `upstream` or `llm`, not both' : 'is required (or `llm`, for an LLM API service)';
+  return undefined;
+}
 
 export type UpstreamTarget = z.output<typeof UpstreamTargetSchema>;
 export type UpstreamSpec = z.output<typeof UpstreamSpecSchema>;

@@ -3,7 +3,7 @@
  * credentials and subscriptions of the dump, which the data plane indexes.
  */
 
-import type { z } from 'zod';
+import { parseSpec as parse } from './parse-spec.js';
 import type { ErrorDetail } from '../core/errors.js';
 import { ApplicationSpecSchema, type ApplicationSpec } from '../model/application.js';
 import { JwtIssuerSpecSchema, type JwtIssuerSpec } from '../auth/jwt/jwt-issuer-spec.js';
@@ -24,13 +24,6 @@ export interface PlannedIdentities {
   readonly applications: readonly PlannedApplication[];
   readonly credentials: readonly CredentialRecord[];
   readonly subscriptions: readonly SubscriptionRecord[];
-}
-
-function parse<S extends z.ZodType>(schema: S, rec: ConfigRecord, details: ErrorDetail[]): z.output<S> | undefined {
-  const r = schema.safeParse(rec.spec);
-  if (r.success) return r.data;
-  for (const i of r.error.issues) details.push({ path: [`${rec.kind}s.${rec.tenant}/${rec.name}`, ...i.path.map(String)].join('.'), message: i.message });
-  return undefined;
 }
 
 /** Issuers and applications of the dump; an application's JWT identities must name issuers of its tenant. */

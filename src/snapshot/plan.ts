@@ -12,11 +12,15 @@ import { CertificateSpecSchema, type CertificateSpec } from '../model/certificat
 import { DomainSpecSchema, type DomainSpec } from '../model/domain.js';
 import { RouteSpecSchema, type RouteSpec } from '../model/route.js';
 import { X509Certificate } from 'node:crypto';
-import { ServiceSpecSchema, type ServiceSpec } from '../model/service.js';
+import { ServiceSpecSchema, serviceKindProblem, type ServiceSpec } from '../model/service.js';
 import { RouteConflictError } from '../router/router.js';
 import { TrieRouter } from '../router/trie-router.js';
 import type { ConfigDump, ConfigRecord } from '../storage/store.js';
 import { planIdentities, type PlannedIdentities } from './plan-identities.js';
+import { parseSpec } from './parse-spec.js';
+import { planLlm, type PlannedLlm } from '../llm/plan-llm.js';
+import type { ProviderRegistry } from '../llm/providers/provider-registry.js';
+import { builtinProviderRegistry } from '../llm/providers/builtin-providers.js';
 
 export interface PlannedPlugin {
   readonly name: string;
@@ -59,6 +63,8 @@ export interface SnapshotPlan {
   readonly tenants: readonly string[];
   /** Built-in CAs (keys sealed) and revoked certificates, as loaded. */
   readonly pki: ConfigDump['pki'];
+  /** LLM providers and routing policies. */
+  readonly llm: PlannedLlm;
 }
 
 /** `tenant/name`, the global key of a tenant-owned object. */
@@ -68,13 +74,6 @@ export function objectKey(tenant: string, name: string): string {
 
 function issuesToDetails(prefix: string, error: z.ZodError): ErrorDetail[] {
   return error.issues.map((i) => ({ path: [prefix, ...i.path.map(String)].filter(Boolean).join('.'), message: i.message }));
-}
-
-function parseSpec<S extends z.ZodType>(schema: S, rec: ConfigRecord, details: ErrorDetail[]): z.output<S> | undefined {
-  const r = schema.safeParse(rec.spec);
-  if (r.success) return r.data;
-  details.push(...issuesToDetails(`${rec.kind}s.${rec.tenant}/${rec.name}`, r.error));
-  return undefined;
 }
 
 function planPlugins(registry: PluginRegistry, where: string, configs: Record<string, unknown>, details: ErrorDetail[]): Map<string, unknown> {
@@ -100,7 +99,7 @@ function byAge(a: ConfigRecord, b: ConfigRecord): number {
  * Validates a dump and returns its plan. Throws a VALIDATION GatewayError listing every problem found
  * (field paths in `details`), or CONFLICT for overlapping routes. Pure: no I/O, no resources.
  */
-export function planSnapshot(input: ConfigDump, registry: PluginRegistry): SnapshotPlan {
+export function planSnapshot(input: ConfigDump, registry: PluginRegistry, providers: ProviderRegistry = builtinProviderRegistry()): SnapshotPlan {
   // Oldest first: when two objects clash (a host, a route match), the newer one is reported, so an
   // error goes to whoever made the clash and never names an object of another tenant's making.
   const dump = { ...input, objects: [...input.objects].sort(byAge) };
@@ -110,6 +109,11 @@ export function planSnapshot(input: ConfigDump, registry: PluginRegistry): Snaps
     if (rec.kind !== 'service') continue;
     const spec = parseSpec(ServiceSpecSchema, rec, details);
     if (!spec) continue;
+    const kindProblem = serviceKindProblem(spec);
+    if (kindProblem) {
+      details.push({ path: `services.${rec.tenant}/${rec.name}.upstream`, message: kindProblem });
+      continue;
+    }
     const plugins = planPlugins(registry, `services.${rec.tenant}/${rec.name}`, spec.plugins, details);
     services.set(objectKey(rec.tenant, rec.name), { tenant: rec.tenant, spec, plugins });
   }
@@ -130,6 +134,7 @@ export function planSnapshot(input: ConfigDump, registry: PluginRegistry): Snaps
   }
   const { certificates, domains } = planDomains(dump, details);
   const identities = planIdentities(dump, details);
+  const llm = planLlm(dump, providers, [...services.values()], details);
   if (details.length > 0) throw gatewayError('VALIDATION', 'Configuration is invalid', details);
   try {
     new TrieRouter(routes.map(routeDefinition));
@@ -142,7 +147,7 @@ export function planSnapshot(input: ConfigDump, registry: PluginRegistry): Snaps
     }
     throw err;
   }
-  return { revision: dump.revision, certificates, domains, services: [...services.values()], routes, identities, tenants: dump.tenants.map((t) => t.name), pki: dump.pki };
+  return { revision: dump.revision, certificates, domains, services: [...services.values()], routes, identities, tenants: dump.tenants.map((t) => t.name), pki: dump.pki, llm };
 }
 
 /** A host pattern as a concrete name, for certificate checks ("*.a.test" → "probe.a.test"). */

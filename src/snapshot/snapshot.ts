@@ -14,7 +14,12 @@ import { Cluster, type Endpoint } from '../upstreams/cluster.js';
 import { proxyRequest, type ProxySettings } from '../upstreams/http-proxy.js';
 import type { PoolRegistry, PoolSettings } from '../upstreams/pool-registry.js';
 import { DEFAULT_UPSTREAM_TLS, type UpstreamTlsSettings } from '../upstreams/upstream-tls.js';
-import { objectKey, routeDefinition, type PlannedService, type SnapshotPlan } from './plan.js';
+import { objectKey, routeDefinition, type PlannedRoute, type PlannedService, type SnapshotPlan } from './plan.js';
+import type { RequestContext } from '../pipeline/context.js';
+import { LlmCatalog } from '../llm/catalog/llm-catalog.js';
+import type { LlmRuntime } from '../llm/runtime/llm-runtime.js';
+import { createLlmHandler } from '../llm/api/llm-handler.js';
+import type { LlmEnv } from '../llm/api/llm-env.js';
 import type { ServiceSpec } from '../model/service.js';
 import { openSecrets } from '../config/secret-sealing.js';
 import { buildTlsSnapshot, type TlsBuildOptions, type TlsDomainInput, type TlsSnapshot } from '../tls/tls-snapshot.js';
@@ -34,7 +39,8 @@ export interface SnapshotExtras {
 }
 
 export interface RouteEntry extends CompiledRoute {
-  readonly cluster: Cluster;
+  /** The service's upstream; undefined for an LLM service. */
+  readonly cluster: Cluster | undefined;
 }
 
 export interface Snapshot {
@@ -71,6 +77,8 @@ export interface MaterializeDeps {
   readonly tls?: TlsBuildOptions | undefined;
   /** Authentication machinery; without it, services with an `access` block refuse every call. */
   readonly access?: AccessRuntime | undefined;
+  /** The LLM data plane; without it, LLM services answer 503. */
+  readonly llm?: LlmRuntime | undefined;
 }
 
 /** Priority of the access guard among a route's plugins: before every other authenticate/authorize hook. */
@@ -84,7 +92,7 @@ const DENY_ALL: PluginInstance = Object.freeze({
 });
 
 function poolSettings(url: URL, svc: PlannedService, tls: UpstreamTlsSettings): PoolSettings {
-  const u = svc.spec.upstream;
+  const u = svc.spec.upstream!;
   return {
     origin: url.origin,
     connections: u.connections,
@@ -98,7 +106,7 @@ function poolSettings(url: URL, svc: PlannedService, tls: UpstreamTlsSettings): 
 
 /** The service's TLS settings for its https targets (`spec` has its secrets opened). Warns when hostname verification is off. */
 function upstreamTls(svc: PlannedService, spec: ServiceSpec, deps: MaterializeDeps): UpstreamTlsSettings {
-  const t = spec.upstream.tls;
+  const t = spec.upstream!.tls;
   if (!t) return DEFAULT_UPSTREAM_TLS;
   if (!t.verify) {
     deps.logger.warn(
@@ -119,7 +127,7 @@ function upstreamTls(svc: PlannedService, spec: ServiceSpec, deps: MaterializeDe
 
 function buildCluster(svc: PlannedService, deps: MaterializeDeps, acquired: PoolSettings[]): Cluster {
   const spec = openSecrets(deps.secrets, 'service', svc.tenant, svc.spec as unknown as Record<string, unknown>) as unknown as ServiceSpec;
-  const u = spec.upstream;
+  const u = spec.upstream!;
   const headers: Array<readonly [string, string]> = [...Object.entries(u.headers), ...Object.entries(u.secretHeaders)].map(([n, v]) => [n.toLowerCase(), v] as const);
   const tls = upstreamTls(svc, spec, deps);
   const endpoints = u.targets.map((t) => {
@@ -165,15 +173,37 @@ function tlsInputs(plan: SnapshotPlan, secrets: SecretOpener, extras: SnapshotEx
   });
 }
 
+/** The terminal handler of a route to an LLM service. */
+function llmHandler(route: PlannedRoute, catalog: LlmCatalog | undefined, deps: MaterializeDeps): (ctx: RequestContext) => Promise<void> {
+  const llm = deps.llm;
+  const spec = route.service.spec.llm!;
+  if (!llm || !catalog) return () => Promise.reject(gatewayError('NOT_READY', 'LLM services are not available in this gateway'));
+  const env: LlmEnv = {
+    tenant: route.tenant,
+    service: route.service.spec.name,
+    route: route.spec.name,
+    spec,
+    catalog,
+    health: llm.health,
+    ledger: llm.ledger,
+    tokens: llm.tokens,
+    cache: llm.cacheFor(route.tenant, route.service.spec.name, spec),
+    logger: deps.logger,
+  };
+  return createLlmHandler(env, llm.formats);
+}
+
 /** Builds a snapshot from a plan. On failure, everything acquired so far is released before rethrowing. */
 export function materializeSnapshot(plan: SnapshotPlan, deps: MaterializeDeps, extras: SnapshotExtras = {}): Snapshot {
   const pki = extras.pki;
   const acquired: PoolSettings[] = [];
   const instances: PluginInstance[] = [];
   let retired = false;
+  let catalog: LlmCatalog | undefined;
   const retire = (): void => {
     if (retired) return;
     retired = true;
+    catalog?.release();
     for (const s of acquired) deps.pools.release(s);
     for (const i of instances) {
       try {
@@ -185,7 +215,12 @@ export function materializeSnapshot(plan: SnapshotPlan, deps: MaterializeDeps, e
   };
   try {
     const clusters = new Map<PlannedService, Cluster>();
-    for (const svc of plan.services) clusters.set(svc, buildCluster(svc, deps, acquired));
+    for (const svc of plan.services) if (svc.spec.upstream) clusters.set(svc, buildCluster(svc, deps, acquired));
+    const llm = deps.llm;
+    if (llm && (plan.llm.providers.length > 0 || plan.services.some((s) => s.spec.llm))) {
+      catalog = new LlmCatalog(plan.llm, { adapters: llm.adapters, pools: deps.pools, secrets: deps.secrets, logger: deps.logger });
+      if (plan.llm.providers.length > 0) llm.tokens.warm();
+    }
     const access: AccessSnapshot | undefined = deps.access
       ? { index: new IdentityIndex(plan.identities), jwt: new JwtAuthenticator(plan.identities.jwtIssuers, { jwks: deps.access.jwks, now: deps.access.now }) }
       : undefined;
@@ -196,7 +231,7 @@ export function materializeSnapshot(plan: SnapshotPlan, deps: MaterializeDeps, e
       guards.set(svc, access && deps.access ? createAccessGuard({ tenant: svc.tenant, name: svc.spec.name, access: rules }, access, deps.access) : DENY_ALL);
     }
     const entries = plan.routes.map((route) => {
-      const cluster = clusters.get(route.service)!;
+      const cluster = clusters.get(route.service);
       const ordered: OrderedInstance[] = [...deps.globalInstances];
       const guard = guards.get(route.service);
       if (guard) ordered.push({ name: 'access', priority: ACCESS_GUARD_PRIORITY, instance: guard });
@@ -207,7 +242,8 @@ export function materializeSnapshot(plan: SnapshotPlan, deps: MaterializeDeps, e
         ordered.push({ name: p.name, priority: plugin.priority ?? 1000, instance });
       }
       const proxy = deps.proxy;
-      const chain = buildHookChain(ordered, (ctx) => proxyRequest(ctx, cluster, proxy));
+      const terminal = cluster ? (ctx: RequestContext) => proxyRequest(ctx, cluster, proxy) : llmHandler(route, catalog, deps);
+      const chain = buildHookChain(ordered, terminal);
       const entry: RouteEntry = {
         tenant: route.tenant,
         name: route.spec.name,

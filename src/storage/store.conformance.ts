@@ -18,6 +18,7 @@ import { auditConformance } from './conformance/audit.conformance.js';
 import { assertIso, rejectsWith, UUID_RE, type ConformanceContext } from './conformance/context.conformance.js';
 import { credentialsConformance } from './conformance/credentials.conformance.js';
 import { subscriptionsConformance } from './conformance/subscriptions.conformance.js';
+import { llmUsageConformance } from './conformance/llm-usage.conformance.js';
 import { tenantBoundConformance } from './conformance/tenant-bound.conformance.js';
 import type { ConfigRecord, Store, TenantScope } from './store.js';
 
@@ -409,6 +410,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
     credentialsConformance(ctx);
     subscriptionsConformance(ctx);
     auditConformance(ctx);
+    llmUsageConformance(ctx);
     tenantBoundConformance(ctx);
   });
 }

@@ -11,12 +11,14 @@
  */
 
 import type { CaRecord, RevokedEntry, TenantPki, TenantPkiReader } from './pki-records.js';
+import type { LlmUsageStore } from './llm-usage-records.js';
 
 export type * from './pki-records.js';
+export type * from './llm-usage-records.js';
 
 /** Kinds of tenant-owned configuration objects. Later features add kinds without schema changes. */
-export type ConfigKind = 'certificate' | 'domain' | 'service' | 'route' | 'application' | 'jwt-issuer';
-export const CONFIG_KINDS: readonly ConfigKind[] = ['certificate', 'domain', 'service', 'route', 'application', 'jwt-issuer'];
+export type ConfigKind = 'certificate' | 'domain' | 'service' | 'route' | 'application' | 'jwt-issuer' | 'llm-provider' | 'llm-policy';
+export const CONFIG_KINDS: readonly ConfigKind[] = ['certificate', 'domain', 'service', 'route', 'application', 'jwt-issuer', 'llm-provider', 'llm-policy'];
 
 export interface TenantRecord {
   id: string;
@@ -350,6 +352,8 @@ export interface Store {
 
   readonly adminTokens: AdminTokens;
   readonly audit: AuditLog;
+  /** LLM usage and cost records (not config: no revision bump). */
+  readonly llmUsage: LlmUsageStore;
   /** Records credentials' last use (batched by the data plane). Not a config write: no revision bump. */
   touchCredentials(uses: ReadonlyArray<{ id: string; at: string }>): Promise<void>;
 }

@@ -6,7 +6,7 @@
  */
 
 import { gatewayError } from '../core/errors.js';
-import type { AdminTokens, AuditLog, ConfigDump, Store, StoreTx, TenantRecord, TenantScope, TenantScopeReader, TenantsWriter } from './store.js';
+import type { AdminTokens, AuditLog, LlmUsageStore, ConfigDump, Store, StoreTx, TenantRecord, TenantScope, TenantScopeReader, TenantsWriter } from './store.js';
 
 function absent(name: string) {
   return gatewayError('NOT_FOUND', `Tenant "${name}" not found`);
@@ -50,6 +50,14 @@ function boundAudit(inner: AuditLog, tenant: string): AuditLog {
   };
 }
 
+function boundLlmUsage(inner: LlmUsageStore, tenant: string): LlmUsageStore {
+  return {
+    append: (records) => inner.append(records.filter((r) => r.tenant === tenant)),
+    query: (q) => (q.tenant === tenant ? inner.query(q) : Promise.resolve([])),
+    recent: (t, limit) => (t === tenant ? inner.recent(t, limit) : Promise.resolve([])),
+  };
+}
+
 /** `store` as seen by a principal limited to `tenant`. */
 export function tenantBoundStore(store: Store, tenant: string): Store {
   return {
@@ -77,6 +85,7 @@ export function tenantBoundStore(store: Store, tenant: string): Store {
     putSetting: () => Promise.reject(gatewayError('FORBIDDEN', 'Only platform administrators change instance settings')),
     adminTokens: boundAdminTokens(store.adminTokens, tenant),
     audit: boundAudit(store.audit, tenant),
+    llmUsage: boundLlmUsage(store.llmUsage, tenant),
     // Other tenants' credentials do not exist here: their uses are dropped, as for unknown ids.
     touchCredentials: async (uses) => {
       const own = await store.tenant(tenant);

@@ -52,10 +52,10 @@ function issuePaths(input: unknown): string[] {
 describe('upstream.tls schema', () => {
   it('accepts a full configuration and fills the defaults', () => {
     const r = ServiceSpecSchema.parse(spec({ ca: m.ca.certPem, servername: 'API.internal', clientCert: m.certPem, clientKey: m.keyPem, spkiPins: [m.pin] }));
-    assert.equal(r.upstream.tls?.verify, true);
-    assert.equal(r.upstream.tls?.sessionReuse, true);
-    assert.equal(r.upstream.tls?.servername, 'api.internal');
-    assert.equal(ServiceSpecSchema.parse(spec(undefined)).upstream.tls, undefined, 'no tls block: none is added');
+    assert.equal(r.upstream!.tls?.verify, true);
+    assert.equal(r.upstream!.tls?.sessionReuse, true);
+    assert.equal(r.upstream!.tls?.servername, 'api.internal');
+    assert.equal(ServiceSpecSchema.parse(spec(undefined)).upstream!.tls, undefined, 'no tls block: none is added');
   });
 
   it('refuses PEMs that do not parse, with field paths', () => {

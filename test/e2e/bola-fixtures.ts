@@ -18,6 +18,8 @@ export const OBJECT_KINDS = [
   'route',
   'application',
   'jwt-issuer',
+  'llm-provider',
+  'llm-policy',
   'credential',
   'subscription',
   'admin-token',
@@ -132,12 +134,16 @@ export async function populateTenant(gw: TestGateway, tenant: string, pki: Pki):
     route: `rt-${id}`,
     application: `app-${id}`,
     'jwt-issuer': `iss-${id}`,
+    'llm-provider': `llmp-${id}`,
+    'llm-policy': `llmpol-${id}`,
   };
   await post(`${t}/certificates`, { name: o.certificate, cert: leaf.certPem, key: leaf.keyPem });
   await post(`${t}/domains`, { name: o.domain, hosts: [host], certificate: o.certificate });
   await post(`${t}/services`, { name: o.service, upstream: { targets: [{ url: 'http://127.0.0.1:9' }] }, access: { methods: ['api-key', 'jwt'], approval: 'manual' } });
   await post(`${t}/routes`, { name: o.route, service: o.service, hosts: [host], paths: [`/p-${id}`] });
   await post(`${t}/jwt-issuers`, { name: o['jwt-issuer'], issuer: `https://issuer-${id}.example.test`, audiences: [`aud-${id}`], keys: [pki.jwk, pki.pem], algorithms: ['ES256'] });
+  await post(`${t}/llm-providers`, { name: o['llm-provider'], type: 'openai-compatible', baseUrl: `http://127.0.0.1:9/${id}`, keys: { main: `sk-${id}` }, models: [{ name: `model-${id}` }] });
+  await post(`${t}/llm-policies`, { name: o['llm-policy'], targets: [{ provider: o['llm-provider'], model: `model-${id}` }] });
   await post(`${t}/applications`, { name: o.application, jwt: [{ issuer: o['jwt-issuer'], subject: `sub-${id}` }] });
   const cred = await post(`${t}/applications/${o.application}/credentials`, { description: `key-${id}` });
   const sub = await post(`${t}/subscriptions`, { application: o.application, service: o.service, comment: `c-${id}` });
@@ -148,7 +154,7 @@ export async function populateTenant(gw: TestGateway, tenant: string, pki: Pki):
   const request = `req-${id}`;
   await post(`${t}/certificate-requests`, { name: request, hosts: [`csr-${host}`] });
   const objects: TenantObjects = { ...o, credential: cred.credential.id, subscription: sub.id, 'admin-token': token.id, ca, 'issued-certificate': issued.certificate.serial, 'certificate-request': request, host };
-  const secrets = [...OBJECT_KINDS.map((k) => objects[k]), host, cred.credential.prefix, `issuer-${id}`, `aud-${id}`, `sub-${id}`, `key-${id}`, `c-${id}`, `td-${id}`, issued.certificate.fingerprint];
+  const secrets = [...OBJECT_KINDS.map((k) => objects[k]), host, cred.credential.prefix, `issuer-${id}`, `aud-${id}`, `sub-${id}`, `key-${id}`, `model-${id}`, `c-${id}`, `td-${id}`, issued.certificate.fingerprint];
   return { objects, routePath: `/p-${id}`, secrets };
 }
 
@@ -163,6 +169,8 @@ export function ghostObjects(tenant: string): TenantObjects {
     route: `ghost-rt-${id}`,
     application: `ghost-app-${id}`,
     'jwt-issuer': `ghost-iss-${id}`,
+    'llm-provider': `ghost-llmp-${id}`,
+    'llm-policy': `ghost-llmpol-${id}`,
     credential: randomUUID(),
     subscription: randomUUID(),
     'admin-token': randomUUID(),
@@ -184,7 +192,7 @@ export async function tenantState(gw: TestGateway, tenant: string): Promise<unkn
     return r.body;
   };
   const t = `/tenants/${tenant}`;
-  const kinds = ['certificates', 'domains', 'services', 'routes', 'applications', 'jwt-issuers'];
+  const kinds = ['certificates', 'domains', 'services', 'routes', 'applications', 'jwt-issuers', 'llm-providers', 'llm-policies'];
   const objects: Record<string, unknown> = {};
   for (const k of kinds) objects[k] = (await get(`${t}/${k}`)).items.map((i: any) => ({ name: i.name, version: i.version, updatedAt: i.updatedAt }));
   const tokens = (await get('/admin-tokens')).items.filter((i: any) => i.tenant === tenant);

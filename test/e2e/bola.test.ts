@@ -52,7 +52,7 @@ const GLOBAL_EXPECTATIONS: Record<string, (r: { status: number; body: any }, bet
 };
 
 /** Kind of the object a DELETE removes → order for the positive control (users before what they use). */
-const DELETE_ORDER = ['route', 'domain', 'application', 'service', 'jwt-issuer', 'certificate', 'admin-token', 'tenant'];
+const DELETE_ORDER = ['route', 'domain', 'application', 'service', 'llm-policy', 'llm-provider', 'jwt-issuer', 'certificate', 'admin-token', 'tenant'];
 
 describe('cross-tenant isolation: BOLA matrix from the OpenAPI document', () => {
   let gw: TestGateway;

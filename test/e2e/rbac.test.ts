@@ -31,7 +31,7 @@ const may = (role: Role, permission: string) => GRANTS[role].split(' ').includes
 
 /** The permission each operation needs (null: public). Unknown operations fail the test. */
 function permissionOf(operationId: string): string | null | undefined {
-  const object = /^(list|get|create|replace|delete)(Certificate|Domain|Service|Route|Application|JwtIssuer)s?$/.exec(operationId);
+  const object = /^(list|get|create|replace|delete)(Certificate|Domain|Service|Route|Application|JwtIssuer|LlmProvider|LlmPolicy|LlmPolicies)s?$/.exec(operationId);
   if (object) return object[1] === 'list' || object[1] === 'get' ? 'config.read' : object[2] === 'Application' ? 'applications.write' : 'config.write';
   const table: Record<string, string | null> = {
     health: null,
@@ -43,6 +43,8 @@ function permissionOf(operationId: string): string | null | undefined {
     createTenant: 'tenants.write',
     deleteTenant: 'tenants.write',
     exportConfig: 'config.read',
+    getLlmUsage: 'config.read',
+    listLlmCalls: 'config.read',
     applyConfig: 'config.write',
     listCertificateAuthorities: 'config.read',
     getCertificateAuthority: 'config.read',
@@ -84,7 +86,7 @@ function permissionOf(operationId: string): string | null | undefined {
 }
 
 /** Kind a DELETE removes → order (users before what they use), so allowed deletes mostly succeed. */
-const DELETE_ORDER = ['admin-token', 'route', 'domain', 'application', 'service', 'jwt-issuer', 'certificate', 'tenant'];
+const DELETE_ORDER = ['admin-token', 'route', 'domain', 'application', 'service', 'llm-policy', 'llm-provider', 'jwt-issuer', 'certificate', 'tenant'];
 
 describe('admin roles (RBAC) and admin tokens', () => {
   let gw: TestGateway;

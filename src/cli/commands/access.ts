@@ -36,7 +36,7 @@ function arg(positionals: readonly string[], i: number, what: string): string {
   return x;
 }
 
-function table(out: (line: string) => void, rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): void {
+export function printTable(out: (line: string) => void, rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): void {
   if (rows.length === 0) {
     out('(none)');
     return;
@@ -70,7 +70,7 @@ export async function runApp(ctx: AccessCommandContext, v: Values, p: readonly s
     }
     case 'list': {
       const r = await ctx.client.request<{ items: Array<{ name: string; spec: { description?: string } }> }>('GET', base, { query: { limit: '1000' } });
-      return print(ctx, v, r, () => table(ctx.out, r.items.map((a) => ({ name: a.name, description: a.spec.description })), ['name', 'description']));
+      return print(ctx, v, r, () => printTable(ctx.out, r.items.map((a) => ({ name: a.name, description: a.spec.description })), ['name', 'description']));
     }
     case 'delete': {
       const name = arg(p, 1, 'application name');
@@ -117,7 +117,7 @@ export async function runKey(ctx: AccessCommandContext, v: Values, p: readonly s
     case 'list': {
       const app = str(v, 'app');
       const r = await ctx.client.request<{ items: Array<Record<string, unknown>> }>('GET', `${t}/credentials`, { query: app ? { application: app } : {} });
-      return print(ctx, v, r, () => table(ctx.out, r.items, ['id', 'application', 'type', 'prefix', 'expiresAt', 'revokedAt', 'lastUsedAt']));
+      return print(ctx, v, r, () => printTable(ctx.out, r.items, ['id', 'application', 'type', 'prefix', 'expiresAt', 'revokedAt', 'lastUsedAt']));
     }
     case 'rotate': {
       const id = arg(p, 1, 'credential id');
@@ -150,7 +150,7 @@ export async function runSubscription(ctx: AccessCommandContext, v: Values, p: r
       if (incoming && str(v, 'status')) query.status = str(v, 'status')!;
       if (!incoming && str(v, 'app')) query.application = str(v, 'app')!;
       const r = await ctx.client.request<{ items: Array<Record<string, unknown>> }>('GET', `${t}/${incoming ? 'subscription-requests' : 'subscriptions'}`, { query });
-      return print(ctx, v, r, () => table(ctx.out, r.items, columns));
+      return print(ctx, v, r, () => printTable(ctx.out, r.items, columns));
     }
     case 'approve':
     case 'reject':
@@ -179,7 +179,7 @@ export async function runToken(ctx: AccessCommandContext, v: Values, p: readonly
     }
     case 'list': {
       const r = await ctx.client.request<{ items: Array<Record<string, unknown>> }>('GET', '/admin/v1/admin-tokens');
-      return print(ctx, v, r, () => table(ctx.out, r.items, ['id', 'name', 'role', 'tenant', 'expiresAt', 'revokedAt']));
+      return print(ctx, v, r, () => printTable(ctx.out, r.items, ['id', 'name', 'role', 'tenant', 'expiresAt', 'revokedAt']));
     }
     case 'revoke': {
       const id = arg(p, 1, 'token id');
@@ -206,7 +206,7 @@ export async function runAudit(ctx: AccessCommandContext, v: Values, p: readonly
       if (tenantFilter) query.tenant = tenantFilter;
       const r = await ctx.client.request<AuditPage>('GET', '/admin/v1/audit', { query });
       return print(ctx, v, r, () =>
-        table(
+        printTable(
           ctx.out,
           r.items.map((e) => ({ seq: e.seq, at: e.at, tenant: e.tenant, actor: e.actor.name, action: e.action, object: e.object ? `${e.object.kind}/${e.object.name}` : null, source: e.sourceIp })),
           ['seq', 'at', 'tenant', 'actor', 'action', 'object', 'source'],

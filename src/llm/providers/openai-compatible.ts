@@ -7,7 +7,7 @@
 
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse } from '../wire/chat.js';
 import type { SseEvent } from '../wire/sse-parser.js';
-import { eventJson, protocolFailure, sendJson, sendSse } from './provider-http.js';
+import { bearerHeaders, eventJson, protocolFailure, sendJson, sendSse } from './provider-http.js';
 import { ProviderError, errorTypeForStatus, type AttemptIo, type ProviderAdapter, type ProviderTarget } from './provider.js';
 
 export interface CompatProfile {
@@ -40,8 +40,8 @@ function upstreamBody(req: ChatRequest, stream: boolean, profile: CompatProfile)
 }
 
 function authHeaders(target: ProviderTarget, profile: CompatProfile): Record<string, string> {
-  if (!target.apiKey) return {};
-  return profile.auth === 'api-key' ? { 'api-key': target.apiKey } : { authorization: `Bearer ${target.apiKey}` };
+  if (profile.auth === 'api-key') return target.apiKey ? { 'api-key': target.apiKey } : {};
+  return bearerHeaders(target);
 }
 
 function urlOf(target: ProviderTarget, profile: CompatProfile, path: 'chat/completions' | 'embeddings'): string {
@@ -63,7 +63,12 @@ function streamError(data: Record<string, unknown>, name: string): ProviderError
   return new ProviderError('status', status, errorTypeForStatus(status), message, { code: typeof e === 'object' && typeof e?.code === 'string' ? e.code : undefined });
 }
 
+/**
+ * The stream's chunks. `data: [DONE]` ends it; a stream that ends without it is complete only if a
+ * finish reason was sent (some hosts omit [DONE]), and is otherwise a protocol failure (502).
+ */
 async function* chunks(events: AsyncIterable<SseEvent>, name: string): AsyncGenerator<ChatChunk> {
+  let finished = false;
   for await (const e of events) {
     if (e.data === '[DONE]') return;
     if (e.event === 'error') throw streamError(eventJson<Record<string, unknown>>(e, name), name);
@@ -73,9 +78,11 @@ async function* chunks(events: AsyncIterable<SseEvent>, name: string): AsyncGene
     if (!Array.isArray(chunk.choices)) chunk.choices = [];
     // Azure sends a prompt-filter chunk first: no choices, no usage, no id. Nothing for the client.
     if (chunk.choices.length === 0 && !chunk.usage) continue;
+    if (chunk.choices.some((c) => c.finish_reason)) finished = true;
     chunk.object = 'chat.completion.chunk';
     yield chunk;
   }
+  if (!finished) throw protocolFailure(`${name} ended the stream before the completion was finished`);
 }
 
 export function openAiCompatibleAdapter(profile: CompatProfile): ProviderAdapter {

@@ -68,30 +68,55 @@ export function errorBodyFields(text: string): { message?: string; type?: string
   return { message: str(b.message) ?? str(b.detail), type: str(b.type) ?? str(b.__type), code: str(b.code) };
 }
 
-/** A ProviderError for a non-2xx response, from its status, Retry-After and body. */
-export function statusFailure(status: number, headers: Dispatcher.ResponseData['headers'], bodyText: string, providerName: string): ProviderError {
-  const f = errorBodyFields(bodyText);
-  // The type follows the status: providers disagree (OpenAI calls a bad key "invalid_request_error").
-  const type = errorTypeForStatus(status);
-  const message = f.message ? f.message : `${providerName} answered ${status}`;
-  return new ProviderError('status', status, type, message, { retryAfterMs: retryAfterMs(headers), code: f.code, param: f.param });
+/** Fields a provider's {@link ErrorMapper} sets over what {@link statusFailure} reads from the response. */
+export interface StatusFailureOverrides {
+  /** The status to report instead of the provider's (e.g. 401 for a key the provider answers with 400). */
+  readonly status?: number | undefined;
+  readonly retryAfterMs?: number | undefined;
+  readonly code?: string | undefined;
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
-  const parts: Buffer[] = [];
+/**
+ * A ProviderError for a non-2xx response, from its status, Retry-After and body. Overrides that are
+ * set replace what the response says; the error type always follows the (final) status.
+ */
+export function statusFailure(status: number, headers: Dispatcher.ResponseData['headers'], bodyText: string, providerName: string, over: StatusFailureOverrides = {}): ProviderError {
+  const f = errorBodyFields(bodyText);
+  const final = over.status ?? status;
+  // The type follows the status: providers disagree (OpenAI calls a bad key "invalid_request_error").
+  const type = errorTypeForStatus(final);
+  const message = f.message ? f.message : `${providerName} answered ${status}`;
+  return new ProviderError('status', final, type, message, { retryAfterMs: over.retryAfterMs ?? retryAfterMs(headers), code: over.code ?? f.code, param: f.param });
+}
+
+/**
+ * A provider's own reading of a non-2xx response (its error codes, its retry hints, statuses it uses
+ * for other meanings). Returns undefined to leave the response to {@link statusFailure}. Must not throw.
+ */
+export type ErrorMapper = (status: number, headers: Dispatcher.ResponseData['headers'], bodyText: string) => ProviderError | undefined;
+
+/** `Authorization: Bearer` with the target's key; no header for a target without a key. */
+export function bearerHeaders(target: Pick<ProviderTarget, 'apiKey'>): Record<string, string> {
+  return target.apiKey ? { authorization: `Bearer ${target.apiKey}` } : {};
+}
+
+/** The body's text, at most `limit` bytes of it (the rest is read and discarded, so the connection is reusable). */
+export async function readCapped(body: AsyncIterable<Uint8Array>, limit: number = MAX_ERROR_BODY): Promise<string> {
+  const parts: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of body) {
-    if (size < limit) parts.push(chunk as Buffer);
-    size += (chunk as Buffer).length;
+    if (size < limit) parts.push(chunk);
+    size += chunk.length;
   }
   return Buffer.concat(parts).subarray(0, limit).toString('utf8');
 }
 
 /**
  * Sends a request through the target's pool. Resolves with a 2xx response (body unread); a non-2xx
- * answer, a network failure or the attempt's abort becomes a ProviderError.
+ * answer becomes the ProviderError `mapError` gives (default, and when it gives none: {@link statusFailure}),
+ * a network failure or the attempt's abort a ProviderError from {@link dispatchFailure}.
  */
-export async function send(target: ProviderTarget, io: AttemptIo, req: ProviderRequest, providerName: string): Promise<Dispatcher.ResponseData> {
+export async function send(target: ProviderTarget, io: AttemptIo, req: ProviderRequest, providerName: string, mapError?: ErrorMapper): Promise<Dispatcher.ResponseData> {
   const headers: Record<string, string> = { accept: req.accept ?? 'application/json' };
   for (const [n, v] of target.headers) headers[n] = v;
   if (req.headers) Object.assign(headers, req.headers);
@@ -121,12 +146,12 @@ export async function send(target: ProviderTarget, io: AttemptIo, req: ProviderR
   } catch (err) {
     throw dispatchFailure(err, io);
   }
-  throw statusFailure(res.statusCode, res.headers, text, providerName);
+  throw mapError?.(res.statusCode, res.headers, text) ?? statusFailure(res.statusCode, res.headers, text, providerName);
 }
 
 /** Sends and parses a JSON answer. A body that is not JSON is a protocol failure (502). */
-export async function sendJson<T>(target: ProviderTarget, io: AttemptIo, req: ProviderRequest, providerName: string): Promise<T> {
-  const res = await send(target, io, req, providerName);
+export async function sendJson<T>(target: ProviderTarget, io: AttemptIo, req: ProviderRequest, providerName: string, mapError?: ErrorMapper): Promise<T> {
+  const res = await send(target, io, req, providerName, mapError);
   let text: string;
   try {
     text = await res.body.text();
@@ -141,8 +166,8 @@ export async function sendJson<T>(target: ProviderTarget, io: AttemptIo, req: Pr
 }
 
 /** Sends a streaming request; resolves with its SSE events once the provider accepted it. */
-export async function sendSse(target: ProviderTarget, io: AttemptIo, req: ProviderRequest, providerName: string): Promise<AsyncIterable<SseEvent>> {
-  const res = await send(target, io, { ...req, accept: req.accept ?? 'text/event-stream' }, providerName);
+export async function sendSse(target: ProviderTarget, io: AttemptIo, req: ProviderRequest, providerName: string, mapError?: ErrorMapper): Promise<AsyncIterable<SseEvent>> {
+  const res = await send(target, io, { ...req, accept: req.accept ?? 'text/event-stream' }, providerName, mapError);
   return guardStream(sseEvents(res.body), io);
 }
 
@@ -155,6 +180,7 @@ export async function* guardStream<T>(events: AsyncIterable<T>, io: AttemptIo): 
   }
 }
 
+/** A 502 for an answer that breaks the provider's protocol (malformed, or a stream ended early). */
 export function protocolFailure(message: string): ProviderError {
   return new ProviderError('protocol', 502, 'api_error', message);
 }

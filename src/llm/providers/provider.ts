@@ -60,7 +60,8 @@ export interface ProviderAdapter {
   /**
    * A streaming chat completion. Resolves once the provider accepted the request (a 2xx response
    * head); throws {@link ProviderError} before that. The iterable yields canonical chunks as the
-   * provider's events arrive, and throws {@link ProviderError} on a mid-stream failure. The last
+   * provider's events arrive, and throws {@link ProviderError} on a mid-stream failure (a stream that
+   * ends before the provider's terminal event is a protocol failure, 502). The last
    * chunk carries `usage` (choices empty) whenever the provider reported usage. Breaking out of the
    * iteration releases the upstream connection.
    */

@@ -7,6 +7,8 @@
  * Reference: https://platform.openai.com/docs/api-reference/chat
  */
 
+import { randomBytes } from 'node:crypto';
+
 export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
 
 export interface TextPart {
@@ -175,4 +177,101 @@ export function contentText(content: ChatMessage['content']): string {
   let out = '';
   for (const p of content) if (p.type === 'text') out += p.text;
   return out;
+}
+
+/**
+ * A choice holding an assistant message with `text` and `calls`. Content is null when there are tool
+ * calls and no text, and `tool_calls` is present only when there are calls.
+ */
+export function assistantChoice(text: string, calls: ToolCall[], finish: FinishReason | null, index = 0): ChatChoice {
+  const message: ChatChoice['message'] = { role: 'assistant', content: text || (calls.length > 0 ? null : '') };
+  if (calls.length > 0) message.tool_calls = calls;
+  return { index, message, finish_reason: finish };
+}
+
+/** A chat completion; `usage` is set only when given (the provider reported it). */
+export function chatCompletion(id: string, created: number, model: string, choices: ChatChoice[], usage?: Usage): ChatResponse {
+  const r: ChatResponse = { id, object: 'chat.completion', created, model, choices };
+  if (usage) r.usage = usage;
+  return r;
+}
+
+/** A fresh completion id in OpenAI's shape (`chatcmpl-` and 24 hex digits), for providers that give none. */
+export function completionId(): string {
+  return `chatcmpl-${randomBytes(12).toString('hex')}`;
+}
+
+/** A fresh tool call id (`call_` and 24 hex digits), for providers that give none. */
+export function toolCallId(): string {
+  return `call_${randomBytes(12).toString('hex')}`;
+}
+
+/** The current time in whole seconds since the epoch, as `created` fields carry it. */
+export function unixSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/**
+ * Makes the chunks of one streamed completion. `id`, `created` and `model` may be changed once the
+ * provider names them (a stream's first event); each chunk takes the values current when it is made.
+ * Every helper but {@link ChunkFactory.usage} makes a chunk with one choice (`choice`, default 0).
+ */
+export interface ChunkFactory {
+  id: string;
+  created: number;
+  model: string;
+  /** A chunk with this delta and finish reason. */
+  delta(delta: ChunkChoice['delta'], finish?: FinishReason | null, choice?: number): ChatChunk;
+  /** The opening chunk: `{role: 'assistant', content: ''}`. */
+  role(choice?: number): ChatChunk;
+  /** A text delta. */
+  content(text: string, choice?: number): ChatChunk;
+  /** Tool call fragments. */
+  toolCalls(calls: ToolCallDelta[], choice?: number): ChatChunk;
+  /** The first fragment of tool call `index`: its id, name and (usually empty) first arguments. */
+  toolCallStart(index: number, id: string | undefined, name: string, args?: string): ChatChunk;
+  /** A further arguments fragment of tool call `index`. */
+  toolCallArguments(index: number, args: string): ChatChunk;
+  /** The finish chunk: an empty delta with the finish reason. */
+  finish(reason: FinishReason, choice?: number): ChatChunk;
+  /** The usage chunk: no choices, only usage (sent last). */
+  usage(usage: Usage): ChatChunk;
+}
+
+/** A {@link ChunkFactory}; by default with a fresh completion id, the current time and no model yet. */
+export function chunkFactory(id: string = completionId(), created: number = unixSeconds(), model = ''): ChunkFactory {
+  const f: ChunkFactory = {
+    id,
+    created,
+    model,
+    delta: (delta, finish = null, choice = 0) => ({ id: f.id, object: 'chat.completion.chunk', created: f.created, model: f.model, choices: [{ index: choice, delta, finish_reason: finish }] }),
+    role: (choice) => f.delta({ role: 'assistant', content: '' }, null, choice),
+    content: (text, choice) => f.delta({ content: text }, null, choice),
+    toolCalls: (calls, choice) => f.delta({ tool_calls: calls }, null, choice),
+    toolCallStart: (index, callId, name, args = '') => f.toolCalls([{ index, id: callId, type: 'function', function: { name, arguments: args } }]),
+    toolCallArguments: (index, args) => f.toolCalls([{ index, function: { arguments: args } }]),
+    finish: (reason, choice) => f.delta({}, reason, choice),
+    usage: (usage) => ({ id: f.id, object: 'chat.completion.chunk', created: f.created, model: f.model, choices: [], usage }),
+  };
+  return f;
+}
+
+/** OpenAI's base64 embedding encoding: the vector as little-endian float32s. */
+export function base64Embedding(values: readonly number[]): string {
+  const buf = Buffer.alloc(values.length * 4);
+  values.forEach((v, i) => buf.writeFloatLE(v, i * 4));
+  return buf.toString('base64');
+}
+
+/**
+ * The canonical embeddings answer for vectors in input order. With `encoding` 'base64' each vector is
+ * sent as {@link base64Embedding}; otherwise as numbers.
+ */
+export function embeddingsList(vectors: readonly number[][], model: string, promptTokens: number, encoding: EmbeddingsRequest['encoding_format'] = 'float'): EmbeddingsResponse {
+  return {
+    object: 'list',
+    data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: encoding === 'base64' ? base64Embedding(v) : v })),
+    model,
+    usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+  };
 }

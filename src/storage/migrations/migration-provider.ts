@@ -4,6 +4,7 @@ import { initialMigration } from './0001-initial.js';
 import { accessMigration } from './0002-access.js';
 import { pkiMigration } from './0003-pki.js';
 import { certificateRequestsMigration } from './0004-certificate-requests.js';
+import { llmUsageMigration } from './0005-llm-usage.js';
 
 /**
  * Every migration, in order. Names are `NNNN_description`; Kysely runs them sorted by name.
@@ -15,6 +16,7 @@ export function migrationProvider(types: DialectColumnTypes): MigrationProvider 
     '0002_access': accessMigration(types),
     '0003_pki': pkiMigration(types),
     '0004_certificate_requests': certificateRequestsMigration(types),
+    '0005_llm_usage': llmUsageMigration(types),
   };
   return { getMigrations: async () => migrations };
 }

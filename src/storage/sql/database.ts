@@ -136,6 +136,34 @@ export interface CertificateRequestsTable {
   created_at: TimestampColumn;
 }
 
+export interface LlmUsageTable {
+  id: string;
+  tenant: string;
+  at: TimestampColumn;
+  hour: string;
+  request_id: string;
+  service: string;
+  route: string;
+  application: string | null;
+  credential: string | null;
+  model: string;
+  provider: string | null;
+  deployment: string | null;
+  api: string;
+  stream: number;
+  status: number;
+  outcome: string;
+  estimated: number;
+  input_tokens: BigIntColumn;
+  output_tokens: BigIntColumn;
+  cached_tokens: BigIntColumn;
+  reasoning_tokens: BigIntColumn;
+  cost_nano_usd: BigIntColumn;
+  attempts: number;
+  latency_ms: number;
+  ttft_ms: number | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   config_objects: ConfigObjectsTable;
@@ -148,4 +176,5 @@ export interface Database {
   certificate_authorities: CertificateAuthoritiesTable;
   issued_certificates: IssuedCertificatesTable;
   certificate_requests: CertificateRequestsTable;
+  llm_usage: LlmUsageTable;
 }

@@ -3,6 +3,7 @@ import { GatewayError, gatewayError } from '../../core/errors.js';
 import { runMigrations } from '../migrations/run-migrations.js';
 import type { AdminTokens, ConfigDump, Store, StoreTx, TenantRecord, TenantScopeReader } from '../store.js';
 import { SqlAuditLog } from './audit-log.js';
+import { SqlLlmUsage } from './llm-usage.js';
 import { toCredentialRecord } from './credentials.js';
 import { mapSubscriptions, selectSubscriptions } from './subscriptions.js';
 import { loadPki } from './pki.js';
@@ -30,6 +31,7 @@ export class SqlStore implements Store {
   readonly backend: 'sqlite' | 'postgres';
   readonly adminTokens: AdminTokens;
   readonly audit: SqlAuditLog;
+  readonly llmUsage: SqlLlmUsage;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -39,6 +41,7 @@ export class SqlStore implements Store {
     this.backend = dialect.backend;
     this.adminTokens = new SqlAdminTokens(db, dialect);
     this.audit = new SqlAuditLog(db, dialect);
+    this.llmUsage = new SqlLlmUsage(db, dialect);
   }
 
   migrate(): Promise<void> {

@@ -1,0 +1,139 @@
+/**
+ * Writing LLM answers to the client: JSON answers and errors in the client's format, and streams
+ * written event by event with backpressure, ended by the format's closing or error event. Response
+ * headers say who answered: `x-portcullis-provider`, `x-portcullis-deployment`,
+ * `x-portcullis-attempts`, and `x-portcullis-cache` (hit, miss) when the cache is on.
+ */
+
+import type { ServerResponse } from 'node:http';
+import { GatewayError } from '../../core/errors.js';
+import type { RequestContext } from '../../pipeline/context.js';
+import { ProviderError } from '../providers/provider.js';
+import type { ChatChunk, Usage } from '../wire/chat.js';
+import type { ClientFormat, StreamEncoder } from './client-format.js';
+
+export interface AnswerInfo {
+  readonly provider: string;
+  readonly deployment: string;
+  readonly attempts: number;
+  readonly cache?: 'hit' | 'miss' | undefined;
+}
+
+/** What a stream delivered, for usage: text and tool arguments sent, the provider's usage, how it ended. */
+export interface StreamState {
+  text: string;
+  usage: Usage | undefined;
+  error: ProviderError | undefined;
+  aborted: boolean;
+}
+
+function infoHeaders(info: AnswerInfo, headers: Record<string, string | string[] | undefined>): void {
+  headers['x-portcullis-provider'] = info.provider;
+  headers['x-portcullis-deployment'] = info.deployment;
+  headers['x-portcullis-attempts'] = String(info.attempts);
+  if (info.cache) headers['x-portcullis-cache'] = info.cache;
+}
+
+/** An abort signal for the client going away, wired to the request's close hook until `done()`. */
+export function clientAbort(ctx: RequestContext): { signal: AbortSignal; done(): void } {
+  const ctl = new AbortController();
+  ctx.onClientClose = () => ctl.abort(new ProviderError('connection', 499, 'api_error', 'The client closed the connection'));
+  return {
+    signal: ctl.signal,
+    done: () => {
+      ctx.onClientClose = undefined;
+    },
+  };
+}
+
+export function sendJsonAnswer(ctx: RequestContext, body: unknown, info: AnswerInfo): void {
+  const text = JSON.stringify(body);
+  const headers: Record<string, string | string[] | undefined> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };
+  infoHeaders(info, headers);
+  ctx.finalHeaders(headers);
+  ctx.responded = true;
+  ctx.res.writeHead(200, headers);
+  ctx.res.end(text);
+}
+
+/** An error in the client's format, with the provider's status (and Retry-After on 429/503). */
+export function sendError(ctx: RequestContext, format: ClientFormat, e: ProviderError | GatewayError): void {
+  const res = ctx.res;
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const code = e instanceof GatewayError ? e.code : e.options.code;
+  const text = format.errorBody(e.status, e.type, e.message, code);
+  const headers: Record<string, string | string[] | undefined> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };
+  if (e instanceof ProviderError && e.retryAfterMs !== undefined && (e.status === 429 || e.status === 503)) headers['retry-after'] = String(Math.ceil(e.retryAfterMs / 1000));
+  ctx.finalHeaders(headers);
+  ctx.responded = true;
+  res.writeHead(e.status === 499 ? 400 : e.status, headers);
+  res.end(text);
+}
+
+function drain(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+function track(state: StreamState, chunk: ChatChunk): void {
+  if (chunk.usage) state.usage = chunk.usage;
+  for (const c of chunk.choices) {
+    if (c.delta.content) state.text += c.delta.content;
+    if (c.delta.tool_calls) for (const t of c.delta.tool_calls) state.text += (t.function?.name ?? '') + (t.function?.arguments ?? '');
+  }
+}
+
+/**
+ * Writes a stream whose first chunk has arrived: head, then each chunk as the encoder frames it.
+ * A provider failure after this point ends the stream with the format's error event (the status
+ * can no longer change); the client going away stops reading from the provider.
+ */
+export async function writeStreamed(
+  ctx: RequestContext,
+  it: AsyncIterator<ChatChunk>,
+  first: IteratorResult<ChatChunk>,
+  enc: StreamEncoder,
+  state: StreamState,
+  info: AnswerInfo,
+): Promise<void> {
+  const res = ctx.res;
+  const headers: Record<string, string | string[] | undefined> = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' };
+  infoHeaders(info, headers);
+  ctx.finalHeaders(headers);
+  ctx.responded = true;
+  res.writeHead(200, headers);
+  let r = first;
+  try {
+    while (!r.done) {
+      track(state, r.value);
+      const text = enc.push(r.value);
+      if (text && !res.write(text)) await drain(res);
+      if (res.destroyed) {
+        state.aborted = true;
+        return;
+      }
+      r = await it.next();
+    }
+    res.end(enc.end());
+  } catch (err) {
+    if (res.destroyed) {
+      state.aborted = true;
+      return;
+    }
+    const e = err instanceof ProviderError ? err : new ProviderError('protocol', 502, 'api_error', 'The provider stream failed', { cause: err });
+    state.error = e;
+    res.end(enc.error(e.status, e.type, e.message));
+  } finally {
+    if (!r.done) void it.return?.()?.catch(() => undefined);
+  }
+}
