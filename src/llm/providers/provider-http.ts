@@ -1,7 +1,8 @@
 /**
  * The HTTP exchange every adapter uses: one JSON request through the provider's pool, failures turned
  * into {@link ProviderError}s (status, Retry-After, the provider's own message), SSE bodies read as
- * events. Adapters supply only URLs, headers and body shapes.
+ * events. Adapters supply only URLs, headers and body shapes, and, where their errors need it, an
+ * {@link ErrorMapper}.
  */
 
 import { request, type Dispatcher } from 'undici';

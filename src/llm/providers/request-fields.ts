@@ -16,6 +16,11 @@ export function stopList(stop: ChatRequest['stop']): string[] | undefined {
   return typeof stop === 'string' ? [stop] : stop;
 }
 
+/** The sampling settings OpenAI, Cohere and Ollama name alike (temperature, seed, penalties); unset ones left out. */
+export function commonSampling(req: ChatRequest): Record<string, unknown> {
+  return defined({ temperature: req.temperature, seed: req.seed, presence_penalty: req.presence_penalty, frequency_penalty: req.frequency_penalty });
+}
+
 /** A tool's parameters schema; an object schema without properties when the tool declares none. */
 export function toolParameters(def: ToolDefinition): Record<string, unknown> {
   return def.function.parameters ?? { type: 'object', properties: {} };

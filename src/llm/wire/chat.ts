@@ -2,7 +2,8 @@
  * The canonical chat format inside the gateway: OpenAI's Chat Completions wire shapes. Client
  * formats (OpenAI, Anthropic Messages) translate into it; provider adapters translate out of it and
  * back. Fields the gateway does not interpret are carried through untouched where a provider can use
- * them (`extra`), and dropped otherwise.
+ * them (`extra`), and dropped otherwise. Also the builders adapters share to make these shapes: ids,
+ * completions, stream chunks ({@link chunkFactory}) and embeddings lists.
  *
  * Reference: https://platform.openai.com/docs/api-reference/chat
  */

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Dispatcher } from 'undici';
 import { anthropicError, startFakeAnthropic } from '../../../../test/fixtures/llm/fake-anthropic.js';
 import type { ChatRequest } from '../../wire/chat.js';
 import { chatRequest, collectChunks, fakeUpstream, providerConformance, providerFailure, statusFault, testIo as io, testTarget } from '../provider.conformance.js';
 import { anthropicAdapter, anthropicRequestBody } from './anthropic-adapter.js';
 
 const MODEL = 'claude-sonnet-4-5';
+const targetFor = (baseUrl: string, dispatcher: Dispatcher, model = MODEL) => testTarget({ type: 'anthropic', model, baseUrl, apiKey: 'sk-ant-test', dispatcher });
 
 providerConformance('anthropic', async () => {
   const fake = await startFakeAnthropic();
@@ -13,7 +15,7 @@ providerConformance('anthropic', async () => {
     adapter: anthropicAdapter,
     fake,
     model: MODEL,
-    target: (model, dispatcher) => testTarget({ type: 'anthropic', model, baseUrl: fake.url, apiKey: 'sk-ant-test', dispatcher }),
+    target: (model, dispatcher) => targetFor(fake.url, dispatcher, model),
     errorFault: statusFault(anthropicError),
     embeddings: false,
   };
@@ -140,7 +142,7 @@ describe('anthropicRequestBody', () => {
 
 describe('anthropic adapter against the fake', () => {
   const up = fakeUpstream(startFakeAnthropic);
-  const t = () => testTarget({ type: 'anthropic', model: MODEL, baseUrl: up.fake.url, apiKey: 'sk-ant-test', dispatcher: up.dispatcher });
+  const t = () => targetFor(up.fake.url, up.dispatcher);
   const hi = (over: Partial<ChatRequest> = {}) => chatRequest(MODEL, over);
 
   it('sends the key and version headers to /v1/messages', async () => {

@@ -5,7 +5,7 @@
  */
 
 import { chatCompletion, contentText, unixSeconds, type ChatChunk, type ChatMessage, type ChatRequest, type ChatResponse, type ResponseFormat } from '../../wire/chat.js';
-import { protocolFailure, sendJson, sendSse } from '../provider-http.js';
+import { protocolFailure, sendJson, sendSse, type ProviderRequest } from '../provider-http.js';
 import type { AttemptIo, ProviderAdapter, ProviderTarget } from '../provider.js';
 import { stopList } from '../request-fields.js';
 import { anthropicToolChoiceOf, anthropicToolOf, assistantContentOf, blockOfPart, blocksOfContent, finishReasonOf, usageOfAnthropic } from './anthropic-mapping.js';
@@ -84,23 +84,22 @@ export function chatResponseOf(m: AnthropicMessage, created = unixSeconds()): Ch
   return chatCompletion(m.id, created, m.model, [{ index: 0, message, finish_reason: finishReasonOf(m.stop_reason) }], m.usage ? usageOfAnthropic(m.usage) : undefined);
 }
 
-function headersOf(target: ProviderTarget): Record<string, string> {
-  const h: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION };
-  if (target.apiKey) h['x-api-key'] = target.apiKey;
-  return h;
+/** The Messages API call for a canonical request: POST /v1/messages with the key in `x-api-key`. */
+function messagesCall(req: ChatRequest, target: ProviderTarget, stream: boolean): ProviderRequest {
+  const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION };
+  if (target.apiKey) headers['x-api-key'] = target.apiKey;
+  return { url: `${target.baseUrl}/v1/messages`, headers, body: anthropicRequestBody(req, stream) };
 }
 
 export const anthropicAdapter: ProviderAdapter = {
   type: 'anthropic',
   defaultBaseUrl: () => 'https://api.anthropic.com',
-  keyRequired: true,
   async chat(req: ChatRequest, target: ProviderTarget, io: AttemptIo): Promise<ChatResponse> {
-    const m = await sendJson<AnthropicMessage>(target, io, { url: `${target.baseUrl}/v1/messages`, headers: headersOf(target), body: anthropicRequestBody(req, false) }, NAME);
+    const m = await sendJson<AnthropicMessage>(target, io, messagesCall(req, target, false), NAME);
     if (!m || typeof m !== 'object' || m.type !== 'message' || !Array.isArray(m.content)) throw protocolFailure(`${NAME} sent a response that is not a message`);
     return chatResponseOf(m);
   },
   async chatStream(req: ChatRequest, target: ProviderTarget, io: AttemptIo): Promise<AsyncIterable<ChatChunk>> {
-    const events = await sendSse(target, io, { url: `${target.baseUrl}/v1/messages`, headers: headersOf(target), body: anthropicRequestBody(req, true) }, NAME);
-    return anthropicChunks(events, NAME);
+    return anthropicChunks(await sendSse(target, io, messagesCall(req, target, true), NAME), NAME);
   },
 };

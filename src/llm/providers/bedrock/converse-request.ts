@@ -15,6 +15,7 @@ interface ConverseMessage {
   content: Block[];
 }
 
+/** Whether `v` is a JSON object (not null, not an array). */
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const invalid = (message: string, param?: string): ProviderError => new ProviderError('status', 400, 'invalid_request_error', message, { param });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Dispatcher } from 'undici';
 import { cohereError, startFakeCohere } from '../../../../test/fixtures/llm/fake-cohere.js';
 import type { ChatChunk, ChatRequest } from '../../wire/chat.js';
 import { chatRequest, collectChunks, fakeUpstream, providerConformance, providerFailure, statusFault, testIo as io, testTarget } from '../provider.conformance.js';
@@ -7,6 +8,7 @@ import { ProviderError } from '../provider.js';
 import { cohereAdapter, cohereChatBody } from './cohere-adapter.js';
 
 const MODEL = 'command-a-03-2025';
+const targetFor = (baseUrl: string, dispatcher: Dispatcher, model = MODEL) => testTarget({ type: 'cohere', model, baseUrl, apiKey: 'co-test', dispatcher });
 
 providerConformance('cohere', async () => {
   const fake = await startFakeCohere();
@@ -14,7 +16,7 @@ providerConformance('cohere', async () => {
     adapter: cohereAdapter,
     fake,
     model: MODEL,
-    target: (model, dispatcher) => testTarget({ type: 'cohere', model, baseUrl: fake.url, apiKey: 'co-test', dispatcher }),
+    target: (model, dispatcher) => targetFor(fake.url, dispatcher, model),
     errorFault: statusFault(cohereError),
   };
 });
@@ -79,7 +81,7 @@ describe('cohere request translation', () => {
 
 describe('cohere replies', () => {
   const up = fakeUpstream(startFakeCohere);
-  const t = () => testTarget({ type: 'cohere', model: MODEL, baseUrl: up.fake.url, apiKey: 'co-test', dispatcher: up.dispatcher });
+  const t = () => targetFor(up.fake.url, up.dispatcher);
 
   it('sends the key as a bearer token to /v2/chat, and counts usage from `tokens` over `billed_units`', async () => {
     const r = await cohereAdapter.chat(hi(), t(), io());

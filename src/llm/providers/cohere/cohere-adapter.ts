@@ -27,9 +27,9 @@ import {
   type Usage,
 } from '../../wire/chat.js';
 import type { SseEvent } from '../../wire/sse-parser.js';
-import { bearerHeaders, eventJson, protocolFailure, sendJson, sendSse } from '../provider-http.js';
+import { bearerHeaders, eventJson, protocolFailure, sendJson, sendSse, type ProviderRequest } from '../provider-http.js';
 import { ProviderError, type AttemptIo, type ProviderAdapter, type ProviderTarget } from '../provider.js';
-import { defined, functionTools, stopList, toolsForChoice } from '../request-fields.js';
+import { commonSampling, defined, functionTools, stopList, toolsForChoice } from '../request-fields.js';
 
 const NAME = 'Cohere';
 
@@ -118,15 +118,8 @@ export function cohereChatBody(req: ChatRequest, stream: boolean): Record<string
     messages: req.messages.map(cohereMessage),
     stream,
     ...toolFields(req),
-    ...defined({
-      max_tokens: req.max_tokens ?? req.max_completion_tokens,
-      temperature: req.temperature,
-      p: req.top_p,
-      stop_sequences: stopList(req.stop),
-      seed: req.seed,
-      frequency_penalty: req.frequency_penalty,
-      presence_penalty: req.presence_penalty,
-    }),
+    ...defined({ max_tokens: req.max_tokens ?? req.max_completion_tokens, p: req.top_p, stop_sequences: stopList(req.stop) }),
+    ...commonSampling(req),
   };
   const rf = req.response_format;
   if (rf?.type === 'json_object') body.response_format = { type: 'json_object' };
@@ -220,18 +213,20 @@ function embedTexts(input: EmbeddingsRequest['input']): string[] {
   throw new ProviderError('status', 400, 'invalid_request_error', `${NAME} embeds text only, not token arrays`);
 }
 
+/** The v2 chat call for a canonical request. */
+function chatCall(req: ChatRequest, target: ProviderTarget, stream: boolean): ProviderRequest {
+  return { url: `${target.baseUrl}/v2/chat`, headers: bearerHeaders(target), body: cohereChatBody(req, stream) };
+}
+
 /** The `cohere` provider type: stateless, safe for concurrent use; every failure is a ProviderError. */
 export const cohereAdapter: ProviderAdapter = {
   type: 'cohere',
   defaultBaseUrl: () => 'https://api.cohere.com',
-  keyRequired: true,
   async chat(req: ChatRequest, target: ProviderTarget, io: AttemptIo): Promise<ChatResponse> {
-    const body = await sendJson<CohereChatResponse>(target, io, { url: `${target.baseUrl}/v2/chat`, headers: bearerHeaders(target), body: cohereChatBody(req, false) }, NAME);
-    return fromCohereResponse(body, req.model);
+    return fromCohereResponse(await sendJson<CohereChatResponse>(target, io, chatCall(req, target, false), NAME), req.model);
   },
   async chatStream(req: ChatRequest, target: ProviderTarget, io: AttemptIo): Promise<AsyncIterable<ChatChunk>> {
-    const events = await sendSse(target, io, { url: `${target.baseUrl}/v2/chat`, headers: bearerHeaders(target), body: cohereChatBody(req, true) }, NAME);
-    return cohereChunks(events, req.model);
+    return cohereChunks(await sendSse(target, io, chatCall(req, target, true), NAME), req.model);
   },
   async embeddings(req: EmbeddingsRequest, target: ProviderTarget, io: AttemptIo): Promise<EmbeddingsResponse> {
     const body: Record<string, unknown> = { model: req.model, texts: embedTexts(req.input), input_type: 'search_document', embedding_types: ['float'] };

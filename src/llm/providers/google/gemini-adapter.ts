@@ -40,7 +40,6 @@ async function embeddings(req: EmbeddingsRequest, target: ProviderTarget, io: At
 export const geminiAdapter: ProviderAdapter = {
   type: 'gemini',
   defaultBaseUrl: () => 'https://generativelanguage.googleapis.com/v1beta',
-  keyRequired: true,
   ...googleChat(endpoint),
   embeddings,
 };

@@ -74,7 +74,6 @@ export function createVertexAdapter(opts: VertexAdapterOptions = {}): ProviderAd
   return {
     type: 'vertex',
     defaultBaseUrl: vertexBaseUrl,
-    keyRequired: true,
     ...googleChat(endpoint),
     embeddings,
   };

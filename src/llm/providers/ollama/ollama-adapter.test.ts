@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Dispatcher } from 'undici';
 import { MISSING_OLLAMA_MODEL, ollamaError, startFakeOllama } from '../../../../test/fixtures/llm/fake-ollama.js';
 import type { ChatRequest } from '../../wire/chat.js';
 import { chatRequest, collectChunks, fakeUpstream, providerConformance, statusFault, testIo as io, testTarget } from '../provider.conformance.js';
@@ -7,6 +8,8 @@ import { ProviderError } from '../provider.js';
 import { ollamaAdapter, ollamaChatBody } from './ollama-adapter.js';
 
 const MODEL = 'llama3.2';
+/** A local server: no key. */
+const targetFor = (baseUrl: string, dispatcher: Dispatcher, model = MODEL) => testTarget({ provider: 'local', type: 'ollama', model, baseUrl, apiKey: undefined, keyName: undefined, dispatcher });
 
 providerConformance('ollama', async () => {
   const fake = await startFakeOllama();
@@ -14,7 +17,7 @@ providerConformance('ollama', async () => {
     adapter: ollamaAdapter,
     fake,
     model: MODEL,
-    target: (model, dispatcher) => testTarget({ provider: 'local', type: 'ollama', model, baseUrl: fake.url, apiKey: undefined, keyName: undefined, dispatcher }),
+    target: (model, dispatcher) => targetFor(fake.url, dispatcher, model),
     errorFault: statusFault(ollamaError),
   };
 });
@@ -73,7 +76,7 @@ describe('ollama request translation', () => {
 
 describe('ollama replies', () => {
   const up = fakeUpstream(startFakeOllama);
-  const t = () => testTarget({ provider: 'local', type: 'ollama', model: MODEL, baseUrl: up.fake.url, apiKey: undefined, keyName: undefined, dispatcher: up.dispatcher });
+  const t = () => targetFor(up.fake.url, up.dispatcher);
 
   it('sends no Authorization without a key, a bearer token with one', async () => {
     await ollamaAdapter.chat(hi(), t(), io());

@@ -31,9 +31,9 @@ import {
   type Usage,
 } from '../../wire/chat.js';
 import { ndjsonLines } from '../../wire/ndjson.js';
-import { bearerHeaders, guardStream, protocolFailure, send, sendJson } from '../provider-http.js';
+import { bearerHeaders, guardStream, protocolFailure, send, sendJson, type ProviderRequest } from '../provider-http.js';
 import { ProviderError, type AttemptIo, type ProviderAdapter, type ProviderTarget } from '../provider.js';
-import { defined, functionTools, stopList, toolsForChoice } from '../request-fields.js';
+import { commonSampling, defined, functionTools, stopList, toolsForChoice } from '../request-fields.js';
 
 const NAME = 'Ollama';
 
@@ -106,15 +106,7 @@ export function ollamaChatBody(req: ChatRequest, stream: boolean): Record<string
   const rf = req.response_format;
   if (rf?.type === 'json_object') body.format = 'json';
   else if (rf?.type === 'json_schema') body.format = rf.json_schema.schema ?? 'json';
-  const options = defined({
-    num_predict: req.max_tokens ?? req.max_completion_tokens,
-    temperature: req.temperature,
-    top_p: req.top_p,
-    stop: stopList(req.stop),
-    seed: req.seed,
-    presence_penalty: req.presence_penalty,
-    frequency_penalty: req.frequency_penalty,
-  });
+  const options = { ...defined({ num_predict: req.max_tokens ?? req.max_completion_tokens, top_p: req.top_p, stop: stopList(req.stop) }), ...commonSampling(req) };
   if (Object.keys(options).length > 0) body.options = options;
   return body;
 }
@@ -202,17 +194,21 @@ function embedInput(input: EmbeddingsRequest['input']): string | string[] {
   throw invalid(`${NAME} embeds text only, not token arrays`);
 }
 
+/** The /api/chat call for a canonical request (streams answer NDJSON). */
+function chatCall(req: ChatRequest, target: ProviderTarget, stream: boolean): ProviderRequest {
+  return { url: `${target.baseUrl}/api/chat`, headers: bearerHeaders(target), body: ollamaChatBody(req, stream), ...(stream ? { accept: 'application/x-ndjson' } : {}) };
+}
+
 /** The `ollama` provider type: stateless, safe for concurrent use; every failure is a ProviderError. */
 export const ollamaAdapter: ProviderAdapter = {
   type: 'ollama',
   defaultBaseUrl: () => 'http://127.0.0.1:11434',
   keyRequired: false,
   async chat(req: ChatRequest, target: ProviderTarget, io: AttemptIo): Promise<ChatResponse> {
-    const body = await sendJson<OllamaChatLine>(target, io, { url: `${target.baseUrl}/api/chat`, headers: bearerHeaders(target), body: ollamaChatBody(req, false) }, NAME);
-    return fromOllamaResponse(body, req.model);
+    return fromOllamaResponse(await sendJson<OllamaChatLine>(target, io, chatCall(req, target, false), NAME), req.model);
   },
   async chatStream(req: ChatRequest, target: ProviderTarget, io: AttemptIo): Promise<AsyncIterable<ChatChunk>> {
-    const res = await send(target, io, { url: `${target.baseUrl}/api/chat`, headers: bearerHeaders(target), body: ollamaChatBody(req, true), accept: 'application/x-ndjson' }, NAME);
+    const res = await send(target, io, chatCall(req, target, true), NAME);
     return ollamaChunks(guardStream(ndjsonLines(res.body), io), req.model);
   },
   async embeddings(req: EmbeddingsRequest, target: ProviderTarget, io: AttemptIo): Promise<EmbeddingsResponse> {
