@@ -5,7 +5,9 @@
 // or autocannon when wrk is missing). This runner only orchestrates; it is idle while load runs.
 // The mutual-TLS scenarios (bench/mtls-setup.mjs) add nginx, when installed, for the handshake
 // comparison, and use bench/tls-load.mjs as their load generator (it presents a client certificate
-// and the server name of a tenant domain, which wrk cannot).
+// and the server name of a tenant domain, which wrk cannot). The LLM scenarios (bench/llm-scenarios.mjs)
+// add a fake Anthropic provider (bench/fake-anthropic-stream.mjs) and, for streams, their own load
+// client (bench/llm-stream-client.mjs).
 //
 // Environment:
 //   BENCH_DURATION     seconds per measured run (default 8)
@@ -17,10 +19,12 @@
 //                      on a shared machine)
 //   BENCH_SCENARIOS    comma-separated subset of upstream,reference,gateway-1,gateway-many,
 //                      mtls-keepalive,plain-keepalive,handshakes-gateway,handshakes-nginx,
-//                      auth-none,auth-apikey,auth-jwt (default all)
+//                      auth-none,auth-apikey,auth-jwt,llm-chat,llm-stream (default all)
 //   BENCH_APPS         applications and API keys configured for the auth-* scenarios (default 100000)
 //   BENCH_AUTH_CONNECTIONS  connections of the auth-* scenarios, which compare latency (default 1)
 //   BENCH_HANDSHAKE_CONNECTIONS  concurrent new-connection loops in the handshake scenarios (default 16)
+//   BENCH_LLM_DELTAS   text deltas per stream in the llm-stream time-to-first-token runs (default 32)
+//   BENCH_LLM_LONG_DELTAS  text deltas per stream in the llm-stream frames/s run (default 20000)
 //   BENCH_TOOL         wrk | autocannon (default: wrk when installed)
 //   BENCH_IDLE_WAIT    seconds to wait, before each scenario, for other processes to quiet down
 //                      (below 25% of a core) (default 30; 0 to not wait)
@@ -43,12 +47,13 @@ import { createInterface } from 'node:readline';
 import { Agent, request } from 'undici';
 import { AUTH_PATHS, AUTH_TENANT, setupAccess } from './access-setup.mjs';
 import { MTLS_HOST, PLAIN_HOST, MTLS_TENANT, makePki, tenantDocument, nginxConf, STRICT_TLS12_CIPHERS, TLS13_CIPHERSUITES, STRICT_CURVES } from './mtls-setup.mjs';
+import { LLM_SCENARIOS, LLM_CHAT_BODY, LLM_WRK_SCRIPT, LLM_CHAT_TARGET, configureLlm, gatewayStreamBody, directStreamBody, streamLoader, llmRows, ttftOverhead, streamSummaryLine } from './llm-scenarios.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCH = join(ROOT, 'bench');
 const CHAT_PATH = '/v1/chat/completions';
 const BODY = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}'; // = bench/wrk-post.lua
-const ALL_SCENARIOS = ['upstream', 'reference', 'gateway-1', 'gateway-many', 'mtls-keepalive', 'plain-keepalive', 'handshakes-gateway', 'handshakes-nginx', 'auth-none', 'auth-apikey', 'auth-jwt'];
+const ALL_SCENARIOS = ['upstream', 'reference', 'gateway-1', 'gateway-many', 'mtls-keepalive', 'plain-keepalive', 'handshakes-gateway', 'handshakes-nginx', 'auth-none', 'auth-apikey', 'auth-jwt', ...LLM_SCENARIOS];
 const AUTH_SCENARIOS = ['auth-none', 'auth-apikey', 'auth-jwt'];
 
 function envNum(name, dflt, min = 0) {
@@ -73,6 +78,8 @@ const cfg = {
   handshakeConnections: Math.floor(envNum('BENCH_HANDSHAKE_CONNECTIONS', 16, 1)),
   apps: Math.floor(envNum('BENCH_APPS', 100_000, 1)),
   authConnections: Math.floor(envNum('BENCH_AUTH_CONNECTIONS', 1, 1)),
+  llmDeltas: Math.floor(envNum('BENCH_LLM_DELTAS', 32, 1)),
+  llmLongDeltas: Math.floor(envNum('BENCH_LLM_LONG_DELTAS', 20_000, 1)),
   scenarios: new Set((process.env.BENCH_SCENARIOS || ALL_SCENARIOS.join(',')).split(',').map((x) => x.trim())),
 };
 for (const sc of cfg.scenarios) {
@@ -82,7 +89,8 @@ const wants = (name) => cfg.scenarios.has(name);
 const MTLS_SCENARIOS = ['mtls-keepalive', 'plain-keepalive', 'handshakes-gateway', 'handshakes-nginx'];
 const wantsMtls = MTLS_SCENARIOS.some(wants);
 const wantsAuth = AUTH_SCENARIOS.some(wants);
-const wantsGateway = ['gateway-1', 'gateway-many', 'mtls-keepalive', 'plain-keepalive', 'handshakes-gateway', ...AUTH_SCENARIOS].some(wants);
+const wantsLlm = LLM_SCENARIOS.some(wants);
+const wantsGateway = ['gateway-1', 'gateway-many', 'mtls-keepalive', 'plain-keepalive', 'handshakes-gateway', ...AUTH_SCENARIOS, ...LLM_SCENARIOS].some(wants);
 if (cfg.tool !== 'wrk' && cfg.tool !== 'autocannon') throw new Error('BENCH_TOOL must be wrk or autocannon');
 
 function hasCommand(cmd) {
@@ -352,14 +360,15 @@ function runTool(cmd, args, env) {
   });
 }
 
-async function load(url, seconds, { connections = cfg.connections, headers = {} } = {}) {
+/** wrk (with `script`) or autocannon (with `body`, the same request) against `url`; the two must agree. */
+async function load(url, seconds, { connections = cfg.connections, headers = {}, script = 'wrk-post.lua', body = BODY } = {}) {
   let r;
   if (cfg.tool === 'wrk') {
     const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-    const out = await runTool('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', ...h, '-s', join(BENCH, 'wrk-post.lua'), url]);
+    const out = await runTool('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', ...h, '-s', join(BENCH, script), url]);
     r = parseWrk(out);
   } else {
-    const opts = JSON.stringify({ url, connections, duration: seconds, body: BODY, headers });
+    const opts = JSON.stringify({ url, connections, duration: seconds, body, headers });
     const out = await runTool(process.execPath, [join(BENCH, 'autocannon-runner.mjs'), opts]);
     r = JSON.parse(out.trim().split('\n').pop());
   }
@@ -457,10 +466,11 @@ function ourCpuSeconds() {
 
 /**
  * One measurement: warm-up, then one measured run. Records the CPU used during the measured run by
- * the measured process, the upstream, the load generator and everything else on the machine, and the
- * measured process's peak RSS (VmHWM) right after the run.
+ * the measured process, the upstream (`upPid`: the fake upstream unless said otherwise), the load
+ * generator and everything else on the machine, and the measured process's peak RSS (VmHWM) right
+ * after the run.
  */
-async function measureOnce(label, url, pid, round, loader = (seconds) => load(url, seconds), toolName = cfg.tool) {
+async function measureOnce(label, url, pid, round, loader = (seconds) => load(url, seconds), toolName = cfg.tool, upPid = upstreamPid) {
   if (cfg.idleWait > 0) await waitIdle();
   if (cfg.warmup > 0) {
     log(`${label}: warm-up ${cfg.warmup} s`);
@@ -468,7 +478,7 @@ async function measureOnce(label, url, pid, round, loader = (seconds) => load(ur
   }
   log(`${label}: measuring ${cfg.duration} s${cfg.rounds > 1 ? ` (round ${round}/${cfg.rounds})` : ''}`);
   const c0 = cpuSeconds(pid);
-  const u0 = cpuSeconds(upstreamPid);
+  const u0 = cpuSeconds(upPid);
   const g0 = reapedChildrenCpuSeconds();
   const o0 = ourCpuSeconds();
   const sys0 = systemTicks();
@@ -478,7 +488,7 @@ async function measureOnce(label, url, pid, round, loader = (seconds) => load(ur
   const wall = (performance.now() - t0) / 1000;
   const sys1 = systemTicks();
   const c1 = cpuSeconds(pid);
-  const u1 = cpuSeconds(upstreamPid);
+  const u1 = cpuSeconds(upPid);
   const g1 = reapedChildrenCpuSeconds();
   const o1 = ourCpuSeconds();
   const pct = (seconds) => (seconds / wall) * 100;
@@ -487,7 +497,7 @@ async function measureOnce(label, url, pid, round, loader = (seconds) => load(ur
     // CPU time the measured process spent per request served: steadier than req/s on a busy machine.
     if (run.requests > 0) run.cpuUsPerReq = ((c1 - c0) * 1e6) / run.requests;
   }
-  if (pid !== upstreamPid && u0 !== undefined && u1 !== undefined) run.upstreamCpuPct = pct(u1 - u0);
+  if (pid !== upPid && u0 !== undefined && u1 !== undefined) run.upstreamCpuPct = pct(u1 - u0);
   if (g0 !== undefined && g1 !== undefined) run.loadToolCpuPct = pct(g1 - g0);
   // Everything else the machine ran meanwhile (other users' builds and tests, say), in % of one core.
   if (sys0 && sys1 && g0 !== undefined && g1 !== undefined) {
@@ -969,6 +979,39 @@ async function main() {
     }
   }
 
+  // LLM: the bench-llm tenant (bench/llm-scenarios.mjs); streams come from a fake Anthropic provider.
+  const llm = llmRows(cfg);
+  for (const sc of Object.values(llm)) sc.skip = !wants(sc.name);
+  if (wantsLlm && !interrupted) {
+    if (!gw) for (const sc of Object.values(llm)) sc.error = gwError ?? new Error('skipped: the gateway did not start');
+    else {
+      try {
+        let anthropicOrigin;
+        let anthropicPid;
+        if (wants('llm-stream')) {
+          const an = await forkServer('fake Anthropic', 'fake-anthropic-stream.mjs', []);
+          anthropicOrigin = `http://127.0.0.1:${an.port}`;
+          anthropicPid = an.child.pid;
+        }
+        const chatUrl = await configureLlm({ gw, call, applyConfig, until, log, openaiOrigin: upstreamOrigin, anthropicOrigin, deltas: cfg.llmDeltas });
+        Object.assign(llm.chat, { url: chatUrl, pid: gw.child.pid, loader: (seconds) => load(chatUrl, seconds, { script: LLM_WRK_SCRIPT, body: LLM_CHAT_BODY }) });
+        if (anthropicOrigin) {
+          const deps = { bench: BENCH, runTool, countCompleted };
+          const ca = join(gw.dataPath, 'ca.pem');
+          const directUrl = `${anthropicOrigin}/v1/messages`;
+          const short = { format: 'openai', body: gatewayStreamBody(cfg.llmDeltas), deltas: cfg.llmDeltas, ca };
+          const long = { format: 'openai', body: gatewayStreamBody(cfg.llmLongDeltas), deltas: cfg.llmLongDeltas, ca };
+          const direct = { format: 'anthropic', body: directStreamBody(cfg.llmDeltas), deltas: cfg.llmDeltas };
+          Object.assign(llm.ttftGw, { url: chatUrl, pid: gw.child.pid, upstreamPid: anthropicPid, loader: streamLoader('ttft', { url: chatUrl, ...short }, { ...deps, origin: gw.base }) });
+          Object.assign(llm.ttftDirect, { url: directUrl, pid: anthropicPid, upstreamPid: anthropicPid, loader: streamLoader('ttft', { url: directUrl, ...direct }, { ...deps, origin: anthropicOrigin }) });
+          Object.assign(llm.frames, { url: chatUrl, pid: gw.child.pid, upstreamPid: anthropicPid, loader: streamLoader('frames', { url: chatUrl, ...long }, { ...deps, origin: gw.base }) });
+        }
+      } catch (err) {
+        for (const sc of Object.values(llm)) sc.error = err;
+      }
+    }
+  }
+
   const oneRoute = { services: [llmService(upstreamOrigin)] };
   const { doc: manyRoutes, lastPath } = largeConfig(upstreamOrigin, cfg.routes);
   const lastUrl = gw && `${gw.base}${lastPath}`;
@@ -976,11 +1019,11 @@ async function main() {
   extra.largeApply = [];
 
   const run = async (key, round) => {
-    const sc = scenarios[key] ?? mtls[key];
+    const sc = scenarios[key] ?? mtls[key] ?? llm[key];
     if (sc.error || sc.skip || interrupted) return;
     try {
-      const loader = sc.opts ? (seconds) => loadTls(sc.opts, seconds, sc.origin) : undefined;
-      sc.runs.push(await measureOnce(sc.label, sc.url, sc.pid, round, loader, sc.toolName));
+      const loader = sc.loader ?? (sc.opts ? (seconds) => loadTls(sc.opts, seconds, sc.origin) : undefined);
+      sc.runs.push(await measureOnce(sc.label, sc.url, sc.pid, round, loader, sc.toolName, sc.upstreamPid));
     } catch (err) {
       sc.error = err;
     }
@@ -1005,9 +1048,14 @@ async function main() {
       await run('g1', round);
     }
     if (scenarios.g1.error && !scenarios.g1.skip && !scenarios.gN.error) scenarios.gN.error = new Error('skipped: the 1-route scenario failed');
+    // 9–12. LLM (their own tenant, configured above): chat completions, time to first token through
+    // the gateway and from the provider directly (alternating order), frames/s on long streams.
+    const odd = round % 2 === 1;
+    await run('chat', round);
+    for (const key of odd ? ['ttftGw', 'ttftDirect'] : ['ttftDirect', 'ttftGw']) await run(key, round);
+    await run('frames', round);
     // 5–8. Mutual TLS (before the large config, so the gateway serves them with the 1-route default
     // tenant next to the bench tenant). Each pair alternates its order from round to round.
-    const odd = round % 2 === 1;
     for (const key of odd ? ['ka', 'plain'] : ['plain', 'ka']) await run(key, round);
     for (const key of odd ? ['hsGw', 'hsNginx'] : ['hsNginx', 'hsGw']) await run(key, round);
     // 4. Gateway, many routes.
@@ -1076,11 +1124,12 @@ async function main() {
     }
   }
 
-  for (const sc of [...Object.values(scenarios), ...Object.values(mtls), ...Object.values(auth)]) {
+  for (const sc of [...Object.values(scenarios), ...Object.values(llm), ...Object.values(mtls), ...Object.values(auth)]) {
     if (sc.skip) continue;
     if (sc.error) fail(sc.label, sc.error);
     else {
       const r = summarise(sc.label, sc.url, sc.runs);
+      if (sc.toolName === 'llm-stream-client') r.loadTool = { name: 'bench/llm-stream-client.mjs', connections: 1, sequential: true };
       if (sc.opts) r.loadTool = { name: 'bench/tls-load.mjs', mode: sc.opts.mode, connections: sc.opts.connections, clientCertificate: Boolean(sc.opts.cert), verifiesServer: sc.opts.verifyServer !== false };
       else if (sc.url.startsWith('https:')) r.tls = await tlsInfo(sc.url);
       results.push(r);
@@ -1158,8 +1207,11 @@ async function main() {
   // The same comparisons in CPU time per request (inverted, so that higher is better here too):
   // informational; it does not depend on how much CPU the process got.
   const cpuRatio = (name, a, b) => ({ name, ...paired(a, b, (x, y) => (x.cpuUsPerReq && y.cpuUsPerReq ? y.cpuUsPerReq / x.cpuUsPerReq : undefined)) });
+  const llmChat = by(llm.chat.label);
+  if (wants('llm-chat') && wants('reference')) ratios.push(ratio('gateway LLM chat / reference proxy (req/s)', llmChat, ref, LLM_CHAT_TARGET));
   const cpuRatios = [
     cpuRatio('reference CPU/req ÷ gateway CPU/req', g1, ref),
+    cpuRatio('reference CPU/req ÷ gateway LLM chat CPU/req', llmChat, ref),
     cpuRatio(`1-route CPU/req ÷ ${cfg.routes.toLocaleString('en-US')}-route CPU/req`, gN, g1),
     cpuRatio('no-client-cert CPU/req ÷ mTLS CPU/req (keep-alive)', mKa, mPlain),
     cpuRatio('nginx CPU/handshake ÷ gateway CPU/handshake', hsGw, hsNginx),
@@ -1179,6 +1231,10 @@ async function main() {
     const what = byP50 ? 'p50 latency' : 'mean latency (connections ÷ req/s; autocannon has no µs percentiles)';
     overheads.push({ name: `${label} authentication, added ${what} with ${cfg.apps.toLocaleString('en-US')} applications and keys`, valueUs: v, targetUs: 50, met: v === undefined ? undefined : v <= 50, rounds });
   }
+  // LLM streams: the time to first token the gateway adds (Anthropic → OpenAI translation).
+  const llmTtftGw = by(llm.ttftGw.label);
+  const llmTtftDirect = by(llm.ttftDirect.label);
+  if (wants('llm-stream')) overheads.push(ttftOverhead(paired, llmTtftGw, llmTtftDirect));
   const perRound = (r) =>
     r.rounds.length > 1 ? ` [rounds: ${r.rounds.map((x) => `${x.value.toFixed(2)}${x.clean ? '' : '*'}`).join(', ')}${r.roundsMedian === undefined ? '' : `; median of ${r.rounds.some((x) => x.clean) ? 'clean ' : ''}rounds ${r.roundsMedian.toFixed(2)}`}]` : '';
 
@@ -1192,6 +1248,8 @@ async function main() {
   for (const o of overheads) {
     process.stdout.write(`${o.name}: ${o.valueUs === undefined ? 'n/a' : `${o.valueUs.toFixed(1)} µs`} (target ≤ ${o.targetUs} µs) — ${o.met === undefined ? 'not measured' : o.met ? 'met' : 'NOT MET'}${o.rounds.length > 1 ? ` [rounds: ${o.rounds.map((x) => x.value.toFixed(1)).join(', ')}]` : ''}\n`);
   }
+  const streamLine = streamSummaryLine(llmTtftGw, llmTtftDirect, by(llm.frames.label), cfg, fmtMs);
+  if (streamLine) process.stdout.write(`${streamLine}\n`);
   if (extra.identities) {
     const i = extra.identities;
     process.stdout.write(`identities: ${i.applications.toLocaleString('en-US')} applications and ${i.apiKeys.toLocaleString('en-US')} API keys served ${i.reloadMs} ms after the change; gateway RSS then ${fmtMb(i.rssAfterLoadMb)}\n`);

@@ -49,6 +49,8 @@ import { ExpiryMonitor } from './pki/expiry/expiry-monitor.js';
 import { signedWebhookSender } from './core/signed-webhook.js';
 import { builtinProviderRegistry } from './llm/providers/builtin-providers.js';
 import { LlmRuntime } from './llm/runtime/llm-runtime.js';
+import { AcmeManager } from './acme/acme-manager.js';
+import { acmeInventoryEntry } from './acme/acme-inventory.js';
 
 export interface GatewayOptions {
   readonly settings: Settings;
@@ -102,6 +104,7 @@ export class Gateway {
   private readonly edge: TlsEdge;
   private auditTrail: AuditTrail | undefined;
   private expiryMonitor: ExpiryMonitor | undefined;
+  private acme: AcmeManager | undefined;
   readonly metrics: GatewayMetrics;
 
   constructor(private readonly opts: GatewayOptions) {
@@ -231,6 +234,7 @@ export class Gateway {
       // CRLs are valid 7 days: re-sign them daily even when nothing changes.
       maxAgeMs: 86_400_000,
       onSwap: (next) => {
+        this.acme?.update({ domains: next.acmeDomains });
         void access.jwks.retain(next.access?.jwt.jwksResolvers ?? []).catch((err: unknown) => logger.warn({ err }, 'releasing JWKS caches failed'));
         this.expiryMonitor?.invalidate();
       },
@@ -238,6 +242,25 @@ export class Gateway {
       deps: { pools, secrets, globalInstances, tls: tlsBuild, access, llm, proxy: { maxBodyBytes: settings.limits.maxBodySize, isTrustedPeer: trustedPeers(settings.trustedProxies) } },
     });
     this.snapshotManager = snapshots;
+    const acmeManager = new AcmeManager({
+      store: store.acme,
+      secrets,
+      logger: logger.child({ component: 'acme' }),
+      checkInterval: settings.pki.acme.checkInterval,
+      retryBase: settings.pki.acme.retryBase,
+      retryMax: settings.pki.acme.retryMax,
+      onIssued: () => {
+        this.metrics.acmeOrders.inc({ result: 'issued' });
+        void snapshots.reload();
+      },
+      onFailure: (tenant, domain, hosts, problem, current) => {
+        this.metrics.acmeOrders.inc({ result: 'failed' });
+        void this.expiryMonitor?.notifyRenewalFailure(acmeInventoryEntry(tenant, domain, hosts, current), problem);
+      },
+    });
+    this.acme = acmeManager;
+    acmeManager.start();
+    this.cleanups.push(() => acmeManager.stop());
     this.cleanups.push(() => snapshots.stop());
     await snapshots.start();
 
@@ -308,7 +331,7 @@ export class Gateway {
           httpsPort: () => (https ? https.address().port : settings.https.port),
           maxHeaderSize: settings.limits.maxHeaderSize,
           logger,
-          serve: (req, res, path) => pkiEndpoints.handle(req, res, path, snapshots.current),
+          serve: (req, res, path) => acmeManager.challenges.handleHttp01(req, res, path) || pkiEndpoints.handle(req, res, path, snapshots.current),
         }),
       );
     }

@@ -410,7 +410,8 @@ describe('admin API server', () => {
     const { pkiRoutes } = await import('./pki-routes.js');
     const { inventoryRoutes } = await import('./inventory-routes.js');
     const { llmUsageRoutes } = await import('./llm-usage-routes.js');
-    const routes = [...adminRoutes({ store, snapshots, openapi: () => undefined }), ...accessRoutes({ audit: undefined }), ...pkiRoutes(), ...inventoryRoutes(), ...llmUsageRoutes()];
+    const { acmeRoutes } = await import('./acme-routes.js');
+    const routes = [...adminRoutes({ store, snapshots, openapi: () => undefined }), ...accessRoutes({ audit: undefined }), ...pkiRoutes(), ...inventoryRoutes(), ...llmUsageRoutes(), ...acmeRoutes()];
     for (const route of routes) assert.ok(r.body.paths[route.path]?.[route.method.toLowerCase()], `${route.method} ${route.path}`);
     assert.deepEqual(r.body, JSON.parse(JSON.stringify(buildOpenApiDocument(routes, { version: '0.0.0-test' }))));
   });

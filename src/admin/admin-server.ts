@@ -16,6 +16,7 @@ import { accessRoutes } from './access-routes.js';
 import { pkiRoutes } from './pki-routes.js';
 import { inventoryRoutes } from './inventory-routes.js';
 import { llmUsageRoutes } from './llm-usage-routes.js';
+import { acmeRoutes } from './acme-routes.js';
 import type { InventoryReader } from '../pki/expiry/certificate-inventory.js';
 import type { CaService } from '../pki/ca-service.js';
 import { Errors, GatewayError, gatewayError, toGatewayError } from '../core/errors.js';
@@ -105,7 +106,7 @@ export function createAdminHandler(
   const isDraining = opts.isDraining ?? (() => false);
   let doc: OpenApiDocument | undefined;
   const openapi = (): OpenApiDocument => (doc ??= buildOpenApiDocument(routes, { version: deps.version }));
-  const routes: AdminRoute[] = [...adminRoutes({ store: deps.store, snapshots: deps.snapshots, openapi, metrics: deps.metrics }), ...accessRoutes({ audit: deps.audit }), ...pkiRoutes(), ...inventoryRoutes({ inventory: deps.inventory }), ...llmUsageRoutes()];
+  const routes: AdminRoute[] = [...adminRoutes({ store: deps.store, snapshots: deps.snapshots, openapi, metrics: deps.metrics }), ...accessRoutes({ audit: deps.audit }), ...pkiRoutes(), ...inventoryRoutes({ inventory: deps.inventory }), ...llmUsageRoutes(), ...acmeRoutes()];
   const router = new AdminRouter(routes);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -58,7 +58,7 @@ export function inventoryRoutes(deps: InventoryRoutesDeps = {}): AdminRoute[] {
       success: { status: 200, description: 'Certificates', body: InventorySchema },
       errors: READ,
       async handle(req) {
-        return { status: 200, body: select(await inventory.tenant(await req.store.tenant(req.params.tenant!)), req.query) };
+        return { status: 200, body: select(await inventory.tenant(await req.store.tenant(req.params.tenant!), await req.store.acme.listCertificates()), req.query) };
       },
     },
     {

@@ -17,7 +17,7 @@ export function secretAad(kind: ConfigKind, tenant: string, name: string, field:
  */
 export const SECRET_PATHS: Readonly<Record<ConfigKind, readonly (readonly string[])[]>> = {
   certificate: [['key']],
-  domain: [],
+  domain: [['acme', 'eab', 'hmacKey']],
   service: [
     ['upstream', 'secretHeaders', '*'],
     ['upstream', 'tls', 'clientKey'],

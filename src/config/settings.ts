@@ -175,9 +175,19 @@ export const SettingsSchema = z
           .optional()
           .describe('Base URL written into issued certificates for CRLs and OCSP, e.g. http://pki.example.com (default: http://localhost:<http port>)'),
         expiry: ExpirySchema.default(defaultExpiry).describe('Certificate expiry monitoring: alert thresholds, check interval, webhook'),
+        acme: z
+          .object({
+            checkInterval: DurationSchema.default(60_000).describe('How often ACME certificates are checked for renewal (default 1m)'),
+            retryBase: DurationSchema.default(300_000).describe('First retry after a failed ACME order (default 5m); doubles per failure, with jitter'),
+            retryMax: DurationSchema.default(21_600_000).describe('Longest retry delay (default 6h)'),
+          })
+          .strict()
+          .refine((a) => a.checkInterval >= 100, { path: ['checkInterval'], message: 'must be at least 100ms' })
+          .default({ checkInterval: 60_000, retryBase: 300_000, retryMax: 21_600_000 })
+          .describe('Automatic certificates (domains with an `acme` block)'),
       })
       .strict()
-      .default(() => ({ expiry: defaultExpiry() })),
+      .default(() => ({ expiry: defaultExpiry(), acme: { checkInterval: 60_000, retryBase: 300_000, retryMax: 21_600_000 } })),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     shutdownTimeout: DurationSchema.default(30_000).describe('How long in-flight requests may drain on SIGTERM'),
     configPollInterval: DurationSchema.default(1000).describe('How often to look for config changes made by other nodes'),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseCertificateBundle } from '../pki/pem.js';
 import { DurationSchema, NameSchema } from './common.js';
 import { HostPatternSchema } from './route.js';
+import { AcmeDomainSchema } from './acme.js';
 
 export const CLIENT_AUTH_MODES = ['off', 'optional', 'required'] as const;
 export type ClientAuthMode = (typeof CLIENT_AUTH_MODES)[number];
@@ -61,7 +62,8 @@ export const DomainSpecSchema = z
   .object({
     name: NameSchema,
     hosts: z.array(HostPatternSchema).min(1).max(100).describe('Exact names or "*.example.com" wildcards (one label)'),
-    certificate: NameSchema.describe('Name of a certificate in the same tenant'),
+    certificate: NameSchema.optional().describe('Name of a certificate in the same tenant. A domain has `certificate` or `acme`'),
+    acme: AcmeDomainSchema.optional().describe('Obtain and renew the certificate automatically from an ACME CA (Let\'s Encrypt by default)'),
     clientAuth: ClientAuthSchema.default({ mode: 'off', depth: 3, authorities: [] }),
   })
   .strict();

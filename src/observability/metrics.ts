@@ -23,6 +23,8 @@ export class GatewayMetrics {
   readonly tlsRejections: Counter<'listener' | 'reason'>;
   /** Refused authentications on the data plane, by method tried and internal reason. */
   readonly authFailures: Counter<'method' | 'reason'>;
+  /** ACME orders this node placed, by result. */
+  readonly acmeOrders: Counter<'result'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -30,6 +32,12 @@ export class GatewayMetrics {
       name: 'portcullis_tls_client_rejections_total',
       help: 'TLS connections refused by the client-certificate policy (or an unknown server name), by reason',
       labelNames: ['listener', 'reason'],
+      registers,
+    });
+    this.acmeOrders = new Counter({
+      name: 'portcullis_acme_orders_total',
+      help: 'ACME certificate orders placed by this node, by result (issued, failed)',
+      labelNames: ['result'],
       registers,
     });
     this.authFailures = new Counter({

@@ -15,7 +15,7 @@ import { X509Certificate } from 'node:crypto';
 import { ServiceSpecSchema, serviceKindProblem, type ServiceSpec } from '../model/service.js';
 import { RouteConflictError } from '../router/router.js';
 import { TrieRouter } from '../router/trie-router.js';
-import type { ConfigDump, ConfigRecord } from '../storage/store.js';
+import type { AcmeCertificateRecord, ConfigDump, ConfigRecord } from '../storage/store.js';
 import { planIdentities, type PlannedIdentities } from './plan-identities.js';
 import { parseSpec } from './parse-spec.js';
 import { planLlm, type PlannedLlm } from '../llm/plan-llm.js';
@@ -49,7 +49,10 @@ export interface PlannedCertificate {
 export interface PlannedDomain {
   readonly tenant: string;
   readonly spec: DomainSpec;
-  readonly certificate: PlannedCertificate;
+  /** The domain's certificate object; undefined for an ACME domain. */
+  readonly certificate: PlannedCertificate | undefined;
+  /** An ACME domain's obtained certificate (key sealed), when it covers the domain's hosts; until then the domain is not served. */
+  readonly acme: AcmeCertificateRecord | undefined;
 }
 
 export interface SnapshotPlan {
@@ -173,8 +176,12 @@ function planDomains(dump: ConfigDump, details: ErrorDetail[]): { certificates: 
     const spec = parseSpec(DomainSpecSchema, rec, details);
     if (!spec) continue;
     const where = `domains.${rec.tenant}/${rec.name}`;
-    const certificate = certificates.get(objectKey(rec.tenant, spec.certificate));
-    if (!certificate) {
+    if ((spec.certificate === undefined) === (spec.acme === undefined)) {
+      details.push({ path: `${where}.certificate`, message: spec.acme ? 'a domain has `certificate` or `acme`, not both' : 'is required (or `acme`, to have the gateway obtain one)' });
+      continue;
+    }
+    const certificate = spec.certificate === undefined ? undefined : certificates.get(objectKey(rec.tenant, spec.certificate));
+    if (spec.certificate !== undefined && !certificate) {
       details.push({ path: `${where}.certificate`, message: `certificate "${spec.certificate}" does not exist in tenant "${rec.tenant}"` });
       continue;
     }
@@ -183,18 +190,22 @@ function planDomains(dump: ConfigDump, details: ErrorDetail[]): { certificates: 
         details.push({ path: `${where}.clientAuth.authorities.${i}`, message: `certificate authority "${a}" does not exist in tenant "${rec.tenant}"` });
       }
     });
-    const leaf = new X509Certificate(certificate.spec.cert);
+    const leaf = certificate && new X509Certificate(certificate.spec.cert);
     spec.hosts.forEach((host, i) => {
-      if (!leaf.checkHost(concreteHost(host), { wildcards: true, partialWildcards: false })) {
+      if (leaf && !leaf.checkHost(concreteHost(host), { wildcards: true, partialWildcards: false })) {
         details.push({ path: `${where}.hosts.${i}`, message: `certificate "${spec.certificate}" does not cover "${host}"` });
       }
+      if (spec.acme && host.startsWith('*.')) details.push({ path: `${where}.hosts.${i}`, message: 'ACME (http-01, tls-alpn-01) cannot obtain a wildcard certificate: list exact names' });
       const owner = owners.get(host);
       const self = objectKey(rec.tenant, rec.name);
       if (owner === undefined) owners.set(host, self);
       else if (owner.split('/')[0] === rec.tenant) details.push({ path: `${where}.hosts.${i}`, message: `"${host}" already belongs to domain "${owner.split('/')[1]}"` });
       else details.push({ path: `${where}.hosts.${i}`, message: `"${host}" belongs to another tenant` });
     });
-    domains.push({ tenant: rec.tenant, spec, certificate });
+    // An ACME domain is served once its certificate exists and covers every current host.
+    const obtained = spec.acme ? dump.acme?.find((c) => c.tenant === rec.tenant && c.domain === rec.name) : undefined;
+    const acme = obtained && spec.hosts.every((h) => obtained.hosts.includes(h)) ? obtained : undefined;
+    domains.push({ tenant: rec.tenant, spec, certificate, acme });
   }
   return { certificates: [...certificates.values()], domains };
 }

@@ -14,12 +14,13 @@ import { Cluster, type Endpoint } from '../upstreams/cluster.js';
 import { proxyRequest, type ProxySettings } from '../upstreams/http-proxy.js';
 import type { PoolRegistry, PoolSettings } from '../upstreams/pool-registry.js';
 import { DEFAULT_UPSTREAM_TLS, type UpstreamTlsSettings } from '../upstreams/upstream-tls.js';
-import { objectKey, routeDefinition, type PlannedRoute, type PlannedService, type SnapshotPlan } from './plan.js';
+import { objectKey, routeDefinition, type PlannedDomain, type PlannedRoute, type PlannedService, type SnapshotPlan } from './plan.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { LlmCatalog } from '../llm/catalog/llm-catalog.js';
 import type { LlmRuntime } from '../llm/runtime/llm-runtime.js';
 import { createLlmHandler } from '../llm/api/llm-handler.js';
 import type { LlmEnv } from '../llm/api/llm-env.js';
+import { acmeKeyAad } from '../acme/acme-keys.js';
 import type { ServiceSpec } from '../model/service.js';
 import { openSecrets } from '../config/secret-sealing.js';
 import { buildTlsSnapshot, type TlsBuildOptions, type TlsDomainInput, type TlsSnapshot } from '../tls/tls-snapshot.js';
@@ -57,6 +58,8 @@ export interface Snapshot {
   readonly tenants: ReadonlySet<string>;
   /** Built-in CAs: certificates, signed CRLs, revoked serials and fingerprints. */
   readonly pki: PkiState | undefined;
+  /** Domains whose certificate the gateway obtains by ACME, with the certificate it has (if any). */
+  readonly acmeDomains: readonly PlannedDomain[];
   /** Releases pools and closes plugin instances. Requests already running keep working. Idempotent. */
   retire(): void;
 }
@@ -152,8 +155,20 @@ function buildCluster(svc: PlannedService, deps: MaterializeDeps, acquired: Pool
  */
 function tlsInputs(plan: SnapshotPlan, secrets: SecretOpener, extras: SnapshotExtras, logger: Logger): TlsDomainInput[] {
   const { pki, domainCrls } = extras;
-  return plan.domains.map((d) => {
-    const cert = openSecrets(secrets, 'certificate', d.certificate.tenant, d.certificate.spec as unknown as Record<string, unknown>);
+  return plan.domains.flatMap((d) => {
+    let certPem: string;
+    let keyPem: string;
+    if (d.certificate) {
+      const cert = openSecrets(secrets, 'certificate', d.certificate.tenant, d.certificate.spec as unknown as Record<string, unknown>);
+      certPem = String(cert.cert);
+      keyPem = String(cert.key);
+    } else if (d.acme) {
+      certPem = d.acme.certPem;
+      keyPem = secrets.open(d.acme.keySealed, acmeKeyAad(d.tenant, d.spec.name));
+    } else {
+      logger.info({ tenant: d.tenant, domain: d.spec.name }, 'domain not served yet: its ACME certificate has not been obtained');
+      return [];
+    }
     const { mode, depth, trustedCas, authorities, revocation } = d.spec.clientAuth;
     const builtIn = pki && authorities.length > 0 ? pki.trustFor(d.tenant, authorities) : undefined;
     const cas = [trustedCas?.trimEnd(), builtIn?.cas.trimEnd()].filter((p): p is string => !!p).join('\n');
@@ -169,7 +184,7 @@ function tlsInputs(plan: SnapshotPlan, secrets: SecretOpener, extras: SnapshotEx
       }
     }
     const clientAuth = { mode, depth, trustedCas: cas ? `${cas}\n` : undefined, crls, unavailable };
-    return { tenant: d.tenant, name: d.spec.name, hosts: d.spec.hosts, certPem: String(cert.cert), keyPem: String(cert.key), clientAuth };
+    return [{ tenant: d.tenant, name: d.spec.name, hosts: d.spec.hosts, certPem, keyPem, clientAuth }];
   });
 }
 
@@ -258,7 +273,8 @@ export function materializeSnapshot(plan: SnapshotPlan, deps: MaterializeDeps, e
     const globalChain = buildHookChain(deps.globalInstances, () => Promise.resolve());
     const tls = deps.tls ? buildTlsSnapshot(tlsInputs(plan, deps.secrets, extras, deps.logger), deps.tls.fallback, deps.tls.cache, deps.tls.policy) : undefined;
     const tenants = new Set(plan.tenants);
-    return { revision: plan.revision, tls, router, globalChain, proxy: deps.proxy, access, tenants, pki, retire };
+    const acmeDomains = plan.domains.filter((d) => d.spec.acme !== undefined);
+    return { revision: plan.revision, tls, router, globalChain, proxy: deps.proxy, access, tenants, pki, acmeDomains, retire };
   } catch (err) {
     retire();
     throw err;

@@ -19,6 +19,7 @@ import { assertIso, rejectsWith, UUID_RE, type ConformanceContext } from './conf
 import { credentialsConformance } from './conformance/credentials.conformance.js';
 import { subscriptionsConformance } from './conformance/subscriptions.conformance.js';
 import { llmUsageConformance } from './conformance/llm-usage.conformance.js';
+import { acmeConformance } from './conformance/acme.conformance.js';
 import { tenantBoundConformance } from './conformance/tenant-bound.conformance.js';
 import type { ConfigRecord, Store, TenantScope } from './store.js';
 
@@ -411,6 +412,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
     subscriptionsConformance(ctx);
     auditConformance(ctx);
     llmUsageConformance(ctx);
+    acmeConformance(ctx);
     tenantBoundConformance(ctx);
   });
 }

@@ -12,9 +12,11 @@
 
 import type { CaRecord, RevokedEntry, TenantPki, TenantPkiReader } from './pki-records.js';
 import type { LlmUsageStore } from './llm-usage-records.js';
+import type { AcmeCertificateRecord, AcmeStore } from './acme-records.js';
 
 export type * from './pki-records.js';
 export type * from './llm-usage-records.js';
+export type * from './acme-records.js';
 
 /** Kinds of tenant-owned configuration objects. Later features add kinds without schema changes. */
 export type ConfigKind = 'certificate' | 'domain' | 'service' | 'route' | 'application' | 'jwt-issuer' | 'llm-provider' | 'llm-policy';
@@ -294,6 +296,8 @@ export interface ConfigDump {
   subscriptions: SubscriptionRecord[];
   /** Every tenant's certificate authorities (keys sealed) and the certificates they revoked. */
   pki: { cas: CaRecord[]; revoked: RevokedEntry[] };
+  /** Certificates obtained by ACME for domains (keys sealed). Absent in dumps made only for validation. */
+  acme?: AcmeCertificateRecord[];
 }
 
 export type AdminRole = 'platform-admin' | 'tenant-admin' | 'developer' | 'viewer';
@@ -354,6 +358,8 @@ export interface Store {
   readonly audit: AuditLog;
   /** LLM usage and cost records (not config: no revision bump). */
   readonly llmUsage: LlmUsageStore;
+  /** ACME accounts, obtained certificates, challenges and leases. */
+  readonly acme: AcmeStore;
   /** Records credentials' last use (batched by the data plane). Not a config write: no revision bump. */
   touchCredentials(uses: ReadonlyArray<{ id: string; at: string }>): Promise<void>;
 }

@@ -6,7 +6,7 @@
  */
 
 import { gatewayError } from '../core/errors.js';
-import type { AdminTokens, AuditLog, LlmUsageStore, ConfigDump, Store, StoreTx, TenantRecord, TenantScope, TenantScopeReader, TenantsWriter } from './store.js';
+import type { AcmeStore, AdminTokens, AuditLog, LlmUsageStore, ConfigDump, Store, StoreTx, TenantRecord, TenantScope, TenantScopeReader, TenantsWriter } from './store.js';
 
 function absent(name: string) {
   return gatewayError('NOT_FOUND', `Tenant "${name}" not found`);
@@ -58,6 +58,27 @@ function boundLlmUsage(inner: LlmUsageStore, tenant: string): LlmUsageStore {
   };
 }
 
+/** One tenant's ACME state; challenges and leases (gateway-wide machinery) are not reachable. */
+function boundAcme(inner: AcmeStore, tenant: string): AcmeStore {
+  const own = <T>(t: string, fn: () => Promise<T>): Promise<T> => (t === tenant ? fn() : Promise.reject(absent(t)));
+  const platformOnly = () => Promise.reject(gatewayError('FORBIDDEN', 'Only the gateway itself answers ACME challenges'));
+  return {
+    getAccount: (t, d) => (t === tenant ? inner.getAccount(t, d) : Promise.resolve(undefined)),
+    putAccount: (r) => own(r.tenant, () => inner.putAccount(r)),
+    setAccountUrl: (t, d, u) => own(t, () => inner.setAccountUrl(t, d, u)),
+    getCertificate: (t, d) => (t === tenant ? inner.getCertificate(t, d) : Promise.resolve(undefined)),
+    putCertificate: (r, now) => own(r.tenant, () => inner.putCertificate(r, now)),
+    listCertificates: async () => (await inner.listCertificates()).filter((c) => c.tenant === tenant),
+    getRenewal: (t, d) => (t === tenant ? inner.getRenewal(t, d) : Promise.resolve(undefined)),
+    recordFailure: (t, d, e, at, next) => own(t, () => inner.recordFailure(t, d, e, at, next)),
+    putChallenge: platformOnly,
+    getChallenge: platformOnly,
+    deleteChallenge: platformOnly,
+    acquireLease: platformOnly,
+    releaseLease: platformOnly,
+  };
+}
+
 /** `store` as seen by a principal limited to `tenant`. */
 export function tenantBoundStore(store: Store, tenant: string): Store {
   return {
@@ -78,6 +99,7 @@ export function tenantBoundStore(store: Store, tenant: string): Store {
         credentials: dump.credentials.filter((c) => c.tenant === tenant),
         subscriptions: dump.subscriptions.filter((s) => s.tenant === tenant || s.serviceTenant === tenant),
         pki: { cas: dump.pki.cas.filter((c) => c.tenant === tenant), revoked: dump.pki.revoked.filter((r) => r.tenant === tenant) },
+        acme: dump.acme?.filter((c) => c.tenant === tenant),
       };
     },
     getSetting: (key) => store.getSetting(key),
@@ -86,6 +108,7 @@ export function tenantBoundStore(store: Store, tenant: string): Store {
     adminTokens: boundAdminTokens(store.adminTokens, tenant),
     audit: boundAudit(store.audit, tenant),
     llmUsage: boundLlmUsage(store.llmUsage, tenant),
+    acme: boundAcme(store.acme, tenant),
     // Other tenants' credentials do not exist here: their uses are dropped, as for unknown ids.
     touchCredentials: async (uses) => {
       const own = await store.tenant(tenant);

@@ -61,7 +61,7 @@ export async function startGateway(opts: { settings?: Record<string, unknown>; e
       cb();
     },
   });
-  const gateway = new Gateway({ settings, env, logger: pino({ level: 'silent' }), accessLogDestination: dest, databaseSchema: env.PORTCULLIS_TEST_SCHEMA });
+  const gateway = new Gateway({ settings, env, logger: pino({ level: process.env.PORTCULLIS_TEST_LOG ?? 'silent' }, pino.destination(2)), accessLogDestination: dest, databaseSchema: env.PORTCULLIS_TEST_SCHEMA });
   const started = await gateway.start();
   // No development CA when the settings name their own certificate files.
   const caPem = await readFile(join(dataDir, 'ca.pem'), 'utf8').catch(() => '');

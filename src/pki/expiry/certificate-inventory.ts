@@ -15,7 +15,7 @@
 
 import { X509Certificate } from 'node:crypto';
 import { Errors, GatewayError } from '../../core/errors.js';
-import type { CaRecord, ConfigRecord, IssuedCertificateRecord, Store, TenantScopeReader } from '../../storage/store.js';
+import type { AcmeCertificateRecord, CaRecord, ConfigRecord, IssuedCertificateRecord, Store, TenantScopeReader } from '../../storage/store.js';
 import { splitPemCertificates } from '../pem.js';
 
 export const INVENTORY_KINDS = ['served', 'trusted', 'issued'] as const;
@@ -63,6 +63,8 @@ export interface InventoryInput {
   readonly cas: readonly CaRecord[];
   /** Issued certificates; revoked ones are skipped. */
   readonly issued: readonly IssuedCertificateRecord[];
+  /** Certificates obtained by ACME for domains (served, renewed by the gateway). */
+  readonly acme?: readonly AcmeCertificateRecord[] | undefined;
 }
 
 const DAY = 86_400_000;
@@ -156,6 +158,8 @@ export function buildInventory(input: InventoryInput, now: Date): InventoryEntry
     bundleOf(clientAuth?.trustedCas).forEach((c, i) => add(o.tenant, 'trusted', 'uploaded', `${o.name}/client-ca-${i + 1}`, 'manual', c));
   }
 
+  for (const c of input.acme ?? []) add(c.tenant, 'served', 'acme', c.domain, 'automatic', leafOf(c.certPem));
+
   const caIssuers = new Map<string, string>();
   for (const ca of input.cas) {
     const issuing = leafOf(ca.certPem);
@@ -199,9 +203,9 @@ export function filterInventory(entries: readonly InventoryEntry[], filter: Inve
 }
 
 /** What one tenant's inventory is built from, read through its scope. */
-export async function readTenantInventoryInput(scope: TenantScopeReader): Promise<InventoryInput> {
+export async function readTenantInventoryInput(scope: TenantScopeReader, acme: readonly AcmeCertificateRecord[] = []): Promise<InventoryInput> {
   const [certificates, domains, cas, issued] = await Promise.all([scope.listAll('certificate'), scope.listAll('domain'), scope.pki.listCas(), scope.pki.listIssued()]);
-  return { objects: [...certificates, ...domains], cas, issued };
+  return { objects: [...certificates, ...domains], cas, issued, acme: acme.filter((c) => c.tenant === scope.tenant) };
 }
 
 /** What the whole inventory is built from: every tenant's objects, CAs and issued certificates. */
@@ -216,13 +220,13 @@ export async function readInventoryInput(store: Pick<Store, 'loadAll' | 'tenant'
       if (!(err instanceof GatewayError && err.code === Errors.NOT_FOUND.code)) throw err;
     }
   }
-  return { listener, objects: dump.objects, cas: dump.pki.cas, issued };
+  return { listener, objects: dump.objects, cas: dump.pki.cas, issued, acme: dump.acme };
 }
 
 /** Fresh inventories for the admin API (read on every call, never cached). */
 export interface InventoryReader {
   /** One tenant's certificates, read through its scope (a tenant-bound store's for tenant principals). */
-  tenant(scope: TenantScopeReader): Promise<InventoryEntry[]>;
+  tenant(scope: TenantScopeReader, acme?: readonly AcmeCertificateRecord[]): Promise<InventoryEntry[]>;
   /** Every tenant's certificates and the gateway's own. */
   all(store: Pick<Store, 'loadAll' | 'tenant'>): Promise<InventoryEntry[]>;
   /** The clock the entries were built with, ms. */
@@ -232,7 +236,7 @@ export interface InventoryReader {
 export function inventoryReader(opts: { listener?: ListenerCertificates | undefined; now?: (() => number) | undefined } = {}): InventoryReader {
   const now = opts.now ?? Date.now;
   return {
-    tenant: async (scope) => buildInventory(await readTenantInventoryInput(scope), new Date(now())),
+    tenant: async (scope, acme) => buildInventory(await readTenantInventoryInput(scope, acme), new Date(now())),
     all: async (store) => buildInventory(await readInventoryInput(store, opts.listener), new Date(now())),
     now,
   };

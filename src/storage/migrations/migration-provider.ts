@@ -5,6 +5,7 @@ import { accessMigration } from './0002-access.js';
 import { pkiMigration } from './0003-pki.js';
 import { certificateRequestsMigration } from './0004-certificate-requests.js';
 import { llmUsageMigration } from './0005-llm-usage.js';
+import { acmeMigration } from './0006-acme.js';
 
 /**
  * Every migration, in order. Names are `NNNN_description`; Kysely runs them sorted by name.
@@ -17,6 +18,7 @@ export function migrationProvider(types: DialectColumnTypes): MigrationProvider 
     '0003_pki': pkiMigration(types),
     '0004_certificate_requests': certificateRequestsMigration(types),
     '0005_llm_usage': llmUsageMigration(types),
+    '0006_acme': acmeMigration(types),
   };
   return { getMigrations: async () => migrations };
 }

@@ -164,6 +164,44 @@ export interface LlmUsageTable {
   ttft_ms: number | null;
 }
 
+export interface AcmeAccountsTable {
+  id: string;
+  tenant_id: string;
+  directory: string;
+  email: string | null;
+  key_sealed: string;
+  url: string | null;
+  created_at: TimestampColumn;
+}
+
+export interface AcmeCertificatesTable {
+  id: string;
+  tenant_id: string;
+  domain: string;
+  hosts: JsonColumn;
+  cert_pem: string | null;
+  key_sealed: string | null;
+  not_before: NullableTimestampColumn;
+  not_after: NullableTimestampColumn;
+  issued_at: NullableTimestampColumn;
+  failures: number;
+  last_error: string | null;
+  last_attempt_at: NullableTimestampColumn;
+  next_attempt_at: NullableTimestampColumn;
+}
+
+export interface AcmeChallengesTable {
+  key: string;
+  value: string;
+  expires_at: TimestampColumn;
+}
+
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: TimestampColumn;
+}
+
 export interface Database {
   tenants: TenantsTable;
   config_objects: ConfigObjectsTable;
@@ -177,4 +215,8 @@ export interface Database {
   issued_certificates: IssuedCertificatesTable;
   certificate_requests: CertificateRequestsTable;
   llm_usage: LlmUsageTable;
+  acme_accounts: AcmeAccountsTable;
+  acme_certificates: AcmeCertificatesTable;
+  acme_challenges: AcmeChallengesTable;
+  leases: LeasesTable;
 }

@@ -4,6 +4,7 @@ import { runMigrations } from '../migrations/run-migrations.js';
 import type { AdminTokens, ConfigDump, Store, StoreTx, TenantRecord, TenantScopeReader } from '../store.js';
 import { SqlAuditLog } from './audit-log.js';
 import { SqlLlmUsage } from './llm-usage.js';
+import { SqlAcmeStore } from './acme.js';
 import { toCredentialRecord } from './credentials.js';
 import { mapSubscriptions, selectSubscriptions } from './subscriptions.js';
 import { loadPki } from './pki.js';
@@ -32,6 +33,7 @@ export class SqlStore implements Store {
   readonly adminTokens: AdminTokens;
   readonly audit: SqlAuditLog;
   readonly llmUsage: SqlLlmUsage;
+  readonly acme: SqlAcmeStore;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -42,6 +44,7 @@ export class SqlStore implements Store {
     this.adminTokens = new SqlAdminTokens(db, dialect);
     this.audit = new SqlAuditLog(db, dialect);
     this.llmUsage = new SqlLlmUsage(db, dialect);
+    this.acme = new SqlAcmeStore(db, dialect);
   }
 
   migrate(): Promise<void> {
@@ -126,7 +129,8 @@ export class SqlStore implements Store {
         const credentials = credRows.map((r) => toCredentialRecord(r, r.tenant_name, this.dialect));
         const subscriptions = mapSubscriptions(await selectSubscriptions(trx).where('s.status', 'in', ['approved', 'pending']).orderBy('s.id').execute(), this.dialect);
         const pki = await loadPki(trx, this.dialect);
-        return { revision, tenants, objects, credentials, subscriptions, pki };
+        const acme = await new SqlAcmeStore(trx, this.dialect).listCertificates();
+        return { revision, tenants, objects, credentials, subscriptions, pki, acme };
       }),
     );
   }
