@@ -113,11 +113,18 @@ export async function writeStreamed(
   ctx.responded = true;
   res.writeHead(200, headers);
   let r = first;
+  let flushed = false;
   try {
     while (!r.done) {
       track(state, r.value);
       const text = enc.push(r.value);
       if (text && !res.write(text)) await drain(res);
+      else if (text && !flushed) {
+        // Let the first frame leave now: the response uncorks on the next tick, which a run of
+        // already-buffered provider events (resolved promises) would otherwise hold back.
+        flushed = true;
+        await new Promise<void>((resolve) => process.nextTick(resolve));
+      }
       if (res.destroyed) {
         state.aborted = true;
         return;

@@ -62,19 +62,9 @@ function countsAgainstDeployment(e: ProviderError): boolean {
   return e.kind !== 'status' || e.status >= 500;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+/** The client's abort reason as a ProviderError (the request handler aborts with one). */
+function clientGone(signal: AbortSignal): ProviderError {
+  return signal.reason instanceof ProviderError ? signal.reason : new ProviderError('connection', 499, 'api_error', 'The client closed the connection');
 }
 
 function unavailable(message: string): ProviderError {
@@ -85,9 +75,21 @@ export async function execute<T>(opts: ExecuteOptions, run: AttemptRunner<T>): P
   const { policy, health } = opts;
   const spec = policy.spec;
   const random = opts.random ?? Math.random;
-  const total = new AbortController();
-  const totalTimer = setTimeout(() => total.abort(new ProviderError('timeout', 504, 'timeout_error', `No answer within the policy's total timeout (${spec.timeouts.total} ms)`)), spec.timeouts.total);
-  const runSignal = AbortSignal.any([opts.clientSignal, total.signal]);
+  // One controller per attempt, aborted by the attempt timer, the total timer or the client; the run
+  // itself keeps only the reason it was stopped for (AbortSignal.any is costly on the hot path).
+  let stopped: ProviderError | undefined;
+  let current: AbortController | undefined;
+  const stop = (reason: ProviderError): void => {
+    stopped ??= reason;
+    current?.abort(reason);
+    wake?.();
+  };
+  let wake: (() => void) | undefined;
+  const totalTimer = setTimeout(() => stop(new ProviderError('timeout', 504, 'timeout_error', `No answer within the policy's total timeout (${spec.timeouts.total} ms)`)), spec.timeouts.total);
+  const onClient = (): void => stop(clientGone(opts.clientSignal));
+  if (opts.clientSignal.aborted) onClient();
+  else opts.clientSignal.addEventListener('abort', onClient, { once: true });
+  let winner: AbortController | undefined;
   let attempts = 0;
   let last: ProviderError | undefined;
   let refusedByLimits: ProviderError | undefined;
@@ -113,9 +115,11 @@ export async function execute<T>(opts: ExecuteOptions, run: AttemptRunner<T>): P
         }
         attempts++;
         opts.onAttempt?.(d, key, attempts);
+        if (stopped) throw stopped;
         const attemptCtl = new AbortController();
+        current = attemptCtl;
         const attemptTimer = setTimeout(() => attemptCtl.abort(new ProviderError('timeout', 504, 'timeout_error', `Attempt timed out after ${spec.timeouts.attempt} ms`)), spec.timeouts.attempt);
-        const io: AttemptIo = { signal: AbortSignal.any([runSignal, attemptCtl.signal]), headersTimeout: d.provider.headersTimeout, bodyTimeout: d.provider.bodyTimeout };
+        const io: AttemptIo = { signal: attemptCtl.signal, headersTimeout: d.provider.headersTimeout, bodyTimeout: d.provider.bodyTimeout };
         const started = performance.now();
         health.started(d.id);
         try {
@@ -123,11 +127,12 @@ export async function execute<T>(opts: ExecuteOptions, run: AttemptRunner<T>): P
           const latencyMs = performance.now() - started;
           health.finished(d.id, latencyMs);
           health.success(d.id);
+          winner = attemptCtl;
           return { value, deployment: d, key, attempts, latencyMs };
         } catch (err) {
           health.finished(d.id, undefined);
           const e = err instanceof ProviderError ? err : new ProviderError('protocol', 502, 'api_error', 'The provider adapter failed', { cause: err });
-          if (runSignal.aborted) throw runSignal.reason instanceof ProviderError ? runSignal.reason : e;
+          if (stopped) throw stopped;
           last = e;
           if (countsAgainstDeployment(e)) health.failure(d.id, spec.circuitBreaker);
           else health.success(d.id);
@@ -143,7 +148,15 @@ export async function execute<T>(opts: ExecuteOptions, run: AttemptRunner<T>): P
           const wait = e.retryAfterMs ?? backoff;
           if (wait > spec.retries.maxDelay) break;
           retries++;
-          await sleep(wait, runSignal);
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, wait);
+            wake = () => {
+              clearTimeout(t);
+              resolve();
+            };
+          });
+          wake = undefined;
+          if (stopped) throw stopped;
         } finally {
           clearTimeout(attemptTimer);
         }
@@ -151,9 +164,14 @@ export async function execute<T>(opts: ExecuteOptions, run: AttemptRunner<T>): P
     }
     throw last ?? refusedByLimits ?? unavailable(`Policy "${policy.name}" has no target that can take this request`);
   } catch (err) {
-    if (runSignal.aborted && runSignal.reason instanceof ProviderError) throw runSignal.reason;
-    throw err;
+    throw stopped ?? err;
   } finally {
     clearTimeout(totalTimer);
+    opts.clientSignal.removeEventListener('abort', onClient);
+    // A stream keeps reading after the run returned: the client going away must still cancel it.
+    if (winner && !opts.clientSignal.aborted) {
+      const w = winner;
+      opts.clientSignal.addEventListener('abort', () => w.abort(clientGone(opts.clientSignal)), { once: true });
+    }
   }
 }

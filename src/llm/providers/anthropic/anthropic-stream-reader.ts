@@ -30,6 +30,8 @@ export async function* anthropicChunks(events: AsyncIterable<SseEvent>, name: st
   const tools = new Map<number, number>();
   let started = false;
   let stopped = false;
+  /** `message_stop` arrived. */
+  let ended = false;
 
   for await (const e of events) {
     if (e.event === 'ping') continue;
@@ -71,12 +73,14 @@ export async function* anthropicChunks(events: AsyncIterable<SseEvent>, name: st
         }
         break;
       case 'message_stop':
-        yield out.usage(usageOfAnthropic(usage));
-        return;
+        // Read on to the end of the body (it follows at once) rather than return: leaving the
+        // for-await early destroys the response stream, which costs an AbortError per stream.
+        ended = true;
+        break;
       default:
       // content_block_stop and event types added later carry nothing for the canonical format.
     }
   }
-  if (!started || !stopped) throw protocolFailure(`${name} ended the stream before the message was complete`);
+  if (!started || (!stopped && !ended)) throw protocolFailure(`${name} ended the stream before the message was complete`);
   yield out.usage(usageOfAnthropic(usage));
 }
