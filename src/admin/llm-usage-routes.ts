@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { gatewayError } from '../core/errors.js';
 import { USAGE_DIMENSIONS, type UsageDimension } from '../storage/llm-usage-records.js';
 import type { AdminRoute, NamedSchema, ParamSpec } from './admin-routes.js';
-import { API_PREFIX, onTenant } from './admin-routes.js';
+import { anyTenant, API_PREFIX, onTenant } from './admin-routes.js';
+import { DEFAULT_PRICES } from '../llm/usage/default-prices.js';
 
 const READ = [400, 401, 403, 404, 503] as const;
 const DAY = 86_400_000;
@@ -57,8 +58,32 @@ const CallSchema: NamedSchema = {
   schema: z.object({ items: z.array(z.record(z.string(), z.unknown())).describe('Usage records, newest first') }).strict(),
 };
 
+const PricesSchema: NamedSchema = {
+  name: 'LlmDefaultPrices',
+  schema: z
+    .object({
+      items: z
+        .array(z.object({ model: z.string().describe('Model id or family prefix'), input: z.number(), output: z.number(), cachedInput: z.number().optional() }).strict())
+        .describe('USD per 1M tokens; a catalogue model without `pricing` uses the entry matching its upstream id'),
+    })
+    .strict(),
+};
+
 export function llmUsageRoutes(): AdminRoute[] {
   return [
+    {
+      method: 'GET',
+      path: `${API_PREFIX}/llm/default-prices`,
+      operationId: 'listLlmDefaultPrices',
+      summary: 'The built-in model prices used when a provider catalogue sets none (override them with `pricing` on the model)',
+      tag: 'LLM',
+      permission: anyTenant('config.read'),
+      success: { status: 200, description: 'Built-in prices', body: PricesSchema },
+      errors: [401, 403, 503],
+      async handle() {
+        return { status: 200, body: { items: DEFAULT_PRICES.map(([model, p]) => ({ model, ...p })) } };
+      },
+    },
     {
       method: 'GET',
       path: `${API_PREFIX}/tenants/{tenant}/llm/usage`,

@@ -197,6 +197,8 @@ describe('LLM gateway with the official SDKs', () => {
     assert.ok(calls.body.items.every((c: any) => c.application === 'chatbot' && typeof c.costUsd === 'number'));
     const bad = await gw.admin('GET', '/admin/v1/tenants/default/llm/usage?groupBy=color');
     assert.equal(bad.status, 400);
+    const prices = await gw.admin('GET', '/admin/v1/llm/default-prices');
+    assert.deepEqual(prices.body.items.find((p: any) => p.model === 'gpt-4o-mini'), { model: 'gpt-4o-mini', input: 0.15, output: 0.6, cachedInput: 0.075 });
 
     // The same through the CLI.
     const env = { PORTCULLIS_ADMIN_URL: gw.adminUrl, PORTCULLIS_ADMIN_TOKEN: gw.token, PORTCULLIS_CA_FILE: join(gw.dataDir, 'ca.pem') };

@@ -44,6 +44,7 @@ function permissionOf(operationId: string): string | null | undefined {
     deleteTenant: 'tenants.write',
     exportConfig: 'config.read',
     getLlmUsage: 'config.read',
+    listLlmDefaultPrices: 'config.read',
     getDomainAcmeState: 'config.read',
     listLlmCalls: 'config.read',
     applyConfig: 'config.write',

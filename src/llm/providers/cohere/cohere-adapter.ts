@@ -118,7 +118,7 @@ export function cohereChatBody(req: ChatRequest, stream: boolean): Record<string
     messages: req.messages.map(cohereMessage),
     stream,
     ...toolFields(req),
-    ...defined({ max_tokens: req.max_tokens ?? req.max_completion_tokens, p: req.top_p, stop_sequences: stopList(req.stop) }),
+    ...defined({ max_tokens: req.max_completion_tokens ?? req.max_tokens, p: req.top_p, stop_sequences: stopList(req.stop) }),
     ...commonSampling(req),
   };
   const rf = req.response_format;

@@ -106,7 +106,7 @@ export function ollamaChatBody(req: ChatRequest, stream: boolean): Record<string
   const rf = req.response_format;
   if (rf?.type === 'json_object') body.format = 'json';
   else if (rf?.type === 'json_schema') body.format = rf.json_schema.schema ?? 'json';
-  const options = { ...defined({ num_predict: req.max_tokens ?? req.max_completion_tokens, top_p: req.top_p, stop: stopList(req.stop) }), ...commonSampling(req) };
+  const options = { ...defined({ num_predict: req.max_completion_tokens ?? req.max_tokens, top_p: req.top_p, stop: stopList(req.stop) }), ...commonSampling(req) };
   if (Object.keys(options).length > 0) body.options = options;
   return body;
 }
