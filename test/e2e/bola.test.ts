@@ -48,6 +48,8 @@ const GLOBAL_EXPECTATIONS: Record<string, (r: { status: number; body: any }, bet
   listAudit: (r) =>
     r.status === 200 && r.body.items.length > 0 && r.body.items.every((e: any) => e.tenant === 'alpha') ? [] : [`audit with ?tenant=beta: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`],
   verifyAudit: (r) => (r.status === 403 ? [] : [`audit.verify is platform-only, got ${r.status}`]),
+  // The same public list for every caller: it holds nothing of any tenant.
+  listLlmDefaultPrices: (r) => (r.status === 200 && r.body.items.length > 0 ? [] : [`default prices: ${r.status}`]),
   listPlatformCertificateInventory: (r) => (r.status === 403 ? [] : [`the platform certificate inventory needs metrics.read (platform-only), got ${r.status}`]),
 };
 
