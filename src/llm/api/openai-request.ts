@@ -90,7 +90,7 @@ export function parseChatRequest(body: unknown): ChatRequest {
   const known: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(r.data)) {
     if (k in KNOWN) known[k] = v;
-    else extra[k] = v;
+    else if (v !== null) extra[k] = v;
   }
   const req = withoutNulls(known) as unknown as ChatRequest;
   if (Object.keys(extra).length > 0) req.extra = extra;

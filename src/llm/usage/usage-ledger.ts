@@ -55,7 +55,8 @@ export class UsageLedger {
 
   /** Writes everything queued so far; resolves when done (or failed: the records stay queued). */
   flush(): Promise<void> {
-    if (this.flushing) return this.flushing.then(() => (this.pending.length > 0 ? this.flush() : undefined));
+    // Never rejects: a failed write keeps its records queued (and `record()` calls this unawaited).
+    if (this.flushing) return this.flushing.catch(() => undefined).then(() => (this.pending.length > 0 ? this.flush() : undefined));
     if (this.pending.length === 0) return Promise.resolve();
     const batch = this.pending;
     this.pending = [];

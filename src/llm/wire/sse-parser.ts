@@ -13,7 +13,8 @@ export interface SseEvent {
 }
 
 export class SseParser {
-  private readonly decoder = new TextDecoder('utf-8');
+  /** `ignoreBOM`: the parser strips exactly one BOM itself, for bytes and strings alike. */
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   private buffer = '';
   private event = '';
   private data: string[] = [];
@@ -25,6 +26,8 @@ export class SseParser {
   /** Feeds bytes; returns the events they completed (often none, sometimes several). */
   push(chunk: Uint8Array | string): SseEvent[] {
     let text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    // Nothing decoded (an empty chunk, or only part of a character): a pending CR stays pending.
+    if (text.length === 0) return [];
     if (this.first && text.length > 0) {
       this.first = false;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
