@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import pino from 'pino';
+import { usageRecord } from '../../storage/conformance/llm-usage.conformance.js';
 import type { LlmUsageStore, UsageQuery, UsageRecordInput, UsageRow } from '../../storage/llm-usage-records.js';
 import { UsageLedger, type LedgerOptions } from './usage-ledger.js';
 
@@ -44,31 +45,7 @@ class FakeUsageStore implements LlmUsageStore {
 }
 
 function record(requestId: string): UsageRecordInput {
-  return {
-    tenant: 'acme',
-    at: '2026-01-01T00:00:00.000Z',
-    requestId,
-    service: 'llm',
-    route: 'chat',
-    application: null,
-    credential: null,
-    model: 'fast',
-    provider: 'openai',
-    deployment: 'openai/gpt-4o-mini',
-    api: 'chat',
-    stream: false,
-    status: 200,
-    outcome: 'ok',
-    estimated: false,
-    inputTokens: 10,
-    outputTokens: 5,
-    cachedTokens: 0,
-    reasoningTokens: 0,
-    costNanoUsd: 4_500,
-    attempts: 1,
-    latencyMs: 120,
-    ttftMs: null,
-  };
+  return usageRecord('acme', { requestId });
 }
 
 const logger = pino({ level: 'silent' });

@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import type { UsageRecordInput } from '../store.js';
 import type { ConformanceContext } from './context.conformance.js';
 
-function record(tenant: string, over: Partial<UsageRecordInput>): UsageRecordInput {
+/** A plausible usage record of `tenant` (also used by the usage ledger's tests). */
+export function usageRecord(tenant: string, over: Partial<UsageRecordInput> = {}): UsageRecordInput {
   return {
     tenant,
     at: '2031-05-06T07:08:09.000Z',
@@ -38,10 +39,10 @@ export function llmUsageConformance(ctx: ConformanceContext): void {
     it('sums tokens and cost exactly per group, ordered by cost', async () => {
       const tenant = ctx.unique('usage');
       await ctx.store.llmUsage.append([
-        record(tenant, {}),
-        record(tenant, { application: 'app-a', inputTokens: 5, outputTokens: 5, costNanoUsd: 1 }),
-        record(tenant, { application: 'app-b', provider: 'anthropic', deployment: 'anthropic/claude', costNanoUsd: 9_007_199_254, outcome: 'error', status: 502 }),
-        record(tenant, { application: null, credential: null, costNanoUsd: 0, outcome: 'aborted', stream: true, ttftMs: 40 }),
+        usageRecord(tenant, {}),
+        usageRecord(tenant, { application: 'app-a', inputTokens: 5, outputTokens: 5, costNanoUsd: 1 }),
+        usageRecord(tenant, { application: 'app-b', provider: 'anthropic', deployment: 'anthropic/claude', costNanoUsd: 9_007_199_254, outcome: 'error', status: 502 }),
+        usageRecord(tenant, { application: null, credential: null, costNanoUsd: 0, outcome: 'aborted', stream: true, ttftMs: 40 }),
       ]);
       const rows = await ctx.store.llmUsage.query({ tenant, from: '2031-01-01T00:00:00Z', to: '2032-01-01T00:00:00Z', groupBy: ['application'] });
       assert.deepEqual(
@@ -62,10 +63,10 @@ export function llmUsageConformance(ctx: ConformanceContext): void {
     it('groups by hour and day buckets, and bounds by time', async () => {
       const tenant = ctx.unique('usage');
       await ctx.store.llmUsage.append([
-        record(tenant, { at: '2031-05-06T07:59:59.999Z', costNanoUsd: 1 }),
-        record(tenant, { at: '2031-05-06T08:00:00.000Z', costNanoUsd: 2 }),
-        record(tenant, { at: '2031-05-07T01:00:00.000Z', costNanoUsd: 4 }),
-        record(tenant, { at: '2031-06-01T00:00:00.000Z', costNanoUsd: 8 }),
+        usageRecord(tenant, { at: '2031-05-06T07:59:59.999Z', costNanoUsd: 1 }),
+        usageRecord(tenant, { at: '2031-05-06T08:00:00.000Z', costNanoUsd: 2 }),
+        usageRecord(tenant, { at: '2031-05-07T01:00:00.000Z', costNanoUsd: 4 }),
+        usageRecord(tenant, { at: '2031-06-01T00:00:00.000Z', costNanoUsd: 8 }),
       ]);
       const hours = await ctx.store.llmUsage.query({ tenant, from: '2031-05-06T00:00:00Z', to: '2031-06-01T00:00:00Z', groupBy: [], interval: 'hour' });
       assert.deepEqual(hours.map((r) => [r.bucket, r.costNanoUsd]).sort(), [['2031-05-06T07', 1], ['2031-05-06T08', 2], ['2031-05-07T01', 4]]);
@@ -76,7 +77,7 @@ export function llmUsageConformance(ctx: ConformanceContext): void {
     it("never returns another tenant's records", async () => {
       const a = ctx.unique('usage');
       const b = ctx.unique('usage');
-      await ctx.store.llmUsage.append([record(a, { costNanoUsd: 5 }), record(b, { costNanoUsd: 7, requestId: 'req-b' })]);
+      await ctx.store.llmUsage.append([usageRecord(a, { costNanoUsd: 5 }), usageRecord(b, { costNanoUsd: 7, requestId: 'req-b' })]);
       const rows = await ctx.store.llmUsage.query({ tenant: a, from: '2031-01-01T00:00:00Z', to: '2032-01-01T00:00:00Z', groupBy: [] });
       assert.equal(rows[0]!.costNanoUsd, 5);
       const recent = await ctx.store.llmUsage.recent(b, 10);
