@@ -318,7 +318,10 @@ export class Gateway {
             // context, not the default domain's: it must trust the same client CAs.
             ...(tlsBuild.fallback?.clientAuth.trustedCas ? { ca: tlsBuild.fallback.clientAuth.trustedCas } : {}),
           },
-          configureServer: (server) => attachTlsEdge(server, this.edge, () => snapshots.current?.tls),
+          configureServer: (server) => {
+            attachTlsEdge(server, this.edge, () => snapshots.current?.tls);
+            acmeManager.tlsAlpn.attach(server);
+          },
         }),
       );
     }

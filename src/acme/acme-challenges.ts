@@ -1,6 +1,7 @@
 /**
  * Challenge answers, published in the shared store so that whichever node the CA reaches can answer:
- * http-01 on the plain-HTTP listener (`/.well-known/acme-challenge/<token>`, RFC 8555 §8.3).
+ * http-01 on the plain-HTTP listener (`/.well-known/acme-challenge/<token>`, RFC 8555 §8.3) and
+ * tls-alpn-01 certificates for the TLS listener (RFC 8737), by host name.
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,15 +13,42 @@ const TOKEN_RE = /^[A-Za-z0-9_-]{1,256}$/;
 /** How long a published answer stays valid: the CA validates within minutes. */
 export const CHALLENGE_TTL_MS = 15 * 60_000;
 
+const TLS_ALPN_PREFIX = 'tls-alpn-01:';
+
+export function tlsAlpnKey(host: string): string {
+  return `${TLS_ALPN_PREFIX}${host.toLowerCase()}`;
+}
+
+/** A tls-alpn-01 answer: the self-signed certificate carrying the key authorization, and its key. */
+export interface TlsAlpnAnswer {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
 export class AcmeChallenges {
   constructor(
-    private readonly store: Pick<AcmeStore, 'getChallenge' | 'putChallenge' | 'deleteChallenge'>,
+    private readonly store: Pick<AcmeStore, 'getChallenge' | 'putChallenge' | 'deleteChallenge' | 'countChallenges'>,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {}
 
   publishHttp01(token: string, keyAuthorization: string): Promise<void> {
     return this.store.putChallenge(token, keyAuthorization, new Date(this.now() + CHALLENGE_TTL_MS));
+  }
+
+  publishTlsAlpn01(host: string, answer: TlsAlpnAnswer): Promise<void> {
+    return this.store.putChallenge(tlsAlpnKey(host), JSON.stringify(answer), new Date(this.now() + CHALLENGE_TTL_MS));
+  }
+
+  /** The tls-alpn-01 answer for a host, while its validation is pending. */
+  async tlsAlpn01(host: string): Promise<TlsAlpnAnswer | undefined> {
+    const value = await this.store.getChallenge(tlsAlpnKey(host), new Date(this.now()));
+    return value === undefined ? undefined : (JSON.parse(value) as TlsAlpnAnswer);
+  }
+
+  /** Whether any node has a tls-alpn-01 validation pending. */
+  async tlsAlpnPending(): Promise<boolean> {
+    return (await this.store.countChallenges(TLS_ALPN_PREFIX, new Date(this.now()))) > 0;
   }
 
   withdraw(key: string): Promise<void> {

@@ -12,7 +12,7 @@ import type { AcmeDomain } from '../model/acme.js';
 import type { SecretSealer } from '../config/secret-sealing.js';
 import type { AcmeStore } from '../storage/acme-records.js';
 import { acmeAccountAad } from './acme-keys.js';
-import type { AcmeChallenges } from './acme-challenges.js';
+import { tlsAlpnKey, type AcmeChallenges } from './acme-challenges.js';
 
 export interface ObtainedCertificate {
   readonly certPem: string;
@@ -39,6 +39,8 @@ export interface IssuerDeps {
   readonly secrets: SecretSealer;
   readonly challenges: AcmeChallenges;
   readonly logger: Logger;
+  /** A tls-alpn-01 answer was published (the TLS listener starts looking for validations). */
+  readonly onTlsAlpnPublished?: (() => void) | undefined;
 }
 
 function problemOf(err: unknown): { type?: string; detail?: string; status?: number } | undefined {
@@ -79,12 +81,19 @@ export async function obtainCertificate(deps: IssuerDeps, tenant: string, hosts:
     const order = await client.createOrder({ identifiers: hosts.map((value) => ({ type: 'dns', value })) });
     for (const authz of await client.getAuthorizations(order)) {
       if (authz.status === 'valid') continue;
-      const challenge = authz.challenges.find((c) => c.type === cfg.challenge);
+      const challenge = authz.challenges.find((c) => (c.type as string) === cfg.challenge);
       if (!challenge) throw new AcmeOrderError(`The CA offers no ${cfg.challenge} challenge for ${authz.identifier.value}`, undefined);
       const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
-      const token = (challenge as { token: string }).token;
-      await deps.challenges.publishHttp01(token, keyAuthorization);
-      published.push(token);
+      if (cfg.challenge === 'http-01') {
+        const token = (challenge as { token: string }).token;
+        await deps.challenges.publishHttp01(token, keyAuthorization);
+        published.push(token);
+      } else {
+        const [key, cert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization);
+        await deps.challenges.publishTlsAlpn01(authz.identifier.value, { certPem: cert.toString(), keyPem: key.toString() });
+        deps.onTlsAlpnPublished?.();
+        published.push(tlsAlpnKey(authz.identifier.value));
+      }
       await client.completeChallenge(challenge);
       try {
         await client.waitForValidStatus(challenge);

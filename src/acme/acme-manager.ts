@@ -25,6 +25,7 @@ import type { AcmeCertificateRecord, AcmeStore } from '../storage/acme-records.j
 import { AcmeChallenges } from './acme-challenges.js';
 import { obtainCertificate, type ObtainedCertificate } from './acme-issuer.js';
 import { acmeKeyAad } from './acme-keys.js';
+import { TlsAlpnResponder } from './tls-alpn-responder.js';
 
 export interface AcmeManagerOptions {
   readonly store: AcmeStore;
@@ -62,6 +63,9 @@ export function renewalTime(notBefore: number, notAfter: number): number {
 
 export class AcmeManager {
   readonly challenges: AcmeChallenges;
+  /** Answers tls-alpn-01 validations; the gateway attaches it to its TLS listener. */
+  readonly tlsAlpn: TlsAlpnResponder;
+  private polling = false;
   private domains = new Map<string, ManagedDomain>();
   private readonly running = new Map<string, Promise<void>>();
   /** Per-domain jitter, fixed per process so a domain's due time does not move between checks. */
@@ -76,6 +80,7 @@ export class AcmeManager {
   constructor(private readonly opts: AcmeManagerOptions) {
     this.now = opts.now ?? Date.now;
     this.challenges = new AcmeChallenges(opts.store, opts.logger, this.now);
+    this.tlsAlpn = new TlsAlpnResponder(this.challenges, opts.logger);
   }
 
   start(): void {
@@ -125,6 +130,7 @@ export class AcmeManager {
   /** Starts an attempt for every due domain that is not already being worked on. */
   check(): void {
     if (this.stopped) return;
+    this.pollTlsAlpn();
     const now = this.now();
     for (const [key, d] of this.domains) {
       if (this.running.has(key) || now < this.dueAt(d)) continue;
@@ -133,6 +139,29 @@ export class AcmeManager {
         .finally(() => this.running.delete(key));
       this.running.set(key, run);
     }
+  }
+
+  /**
+   * While some domain validates by tls-alpn-01, asks the shared store whether a validation is
+   * pending anywhere (any node may get the CA's connection); otherwise the listener never peeks.
+   */
+  private pollTlsAlpn(): void {
+    const wanted = [...this.domains.values()].some((d) => d.cfg.challenge === 'tls-alpn-01');
+    if (!wanted) {
+      this.tlsAlpn.setActive(false);
+      return;
+    }
+    if (this.polling) return;
+    this.polling = true;
+    this.challenges
+      .tlsAlpnPending()
+      .then(
+        (pending) => this.tlsAlpn.setActive(pending || this.running.size > 0),
+        (err: unknown) => this.opts.logger.warn({ err }, 'reading pending tls-alpn-01 challenges failed'),
+      )
+      .finally(() => {
+        this.polling = false;
+      });
   }
 
   /** Resolves when every attempt under way has ended (tests, shutdown). */
@@ -152,7 +181,9 @@ export class AcmeManager {
       const stored = await store.getCertificate(d.tenant, d.domain);
       if (stored && d.hosts.every((h) => stored.hosts.includes(h)) && at.getTime() < this.dueAt({ ...d, current: stored })) return;
       logger.info({ tenant: d.tenant, domain: d.domain, hosts: d.hosts, directory: d.cfg.directory, challenge: d.cfg.challenge, renewal: stored !== undefined }, 'ordering a certificate by ACME');
-      const obtain = this.opts.obtain ?? ((tenant, hosts, cfg) => obtainCertificate({ store, secrets: this.opts.secrets, challenges: this.challenges, logger }, tenant, hosts, cfg));
+      const obtain =
+        this.opts.obtain ??
+        ((tenant, hosts, cfg) => obtainCertificate({ store, secrets: this.opts.secrets, challenges: this.challenges, logger, onTlsAlpnPublished: () => this.tlsAlpn.setActive(true) }, tenant, hosts, cfg));
       let cert: ObtainedCertificate;
       try {
         cert = await obtain(d.tenant, d.hosts, d.cfg);
@@ -190,6 +221,7 @@ export class AcmeManager {
     if (this.timer) clearInterval(this.timer);
     await this.settle();
     if (this.interceptor !== undefined) acme.axios.interceptors.request.eject(this.interceptor);
+    this.tlsAlpn.close();
     for (const a of this.agents.values()) a.destroy();
   }
 }

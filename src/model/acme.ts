@@ -7,14 +7,17 @@ export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/dire
 
 /**
  * A domain's `acme` block: the gateway obtains and renews the domain's certificate itself from an
- * ACME CA (RFC 8555), proving control of each host by http-01 on the plain-HTTP listener. Hosts must
- * be exact names (http-01 cannot prove a wildcard).
+ * ACME CA (RFC 8555), proving control of each host by http-01 (on the plain-HTTP listener) or
+ * tls-alpn-01 (on the TLS listener). Hosts must be exact names (neither can prove a wildcard).
  */
 export const AcmeDomainSchema = z
   .object({
     directory: z.url({ protocol: /^https?$/, error: 'must be an https:// URL' }).default(LETS_ENCRYPT_DIRECTORY).describe("The CA's ACME directory URL; default Let's Encrypt"),
     email: z.email().optional().describe('Contact for the ACME account (expiry notices from the CA)'),
-    challenge: z.enum(['http-01']).default('http-01').describe('http-01: the CA fetches http://<host>/.well-known/acme-challenge/… so port 80 must reach the HTTP listener'),
+    challenge: z
+      .enum(['http-01', 'tls-alpn-01'])
+      .default('http-01')
+      .describe('http-01: the CA fetches http://<host>/.well-known/acme-challenge/…, so port 80 must reach the HTTP listener; tls-alpn-01: the CA connects to port 443 with ALPN acme-tls/1, so port 443 must reach the TLS listener'),
     keyType: z.enum(['ec-p256', 'rsa-2048']).default('ec-p256').describe("The certificate's key"),
     eab: z
       .object({

@@ -69,6 +69,8 @@ export interface AcmeStore {
   /** The answer, unless absent or expired at `now`. */
   getChallenge(key: string, now: Date): Promise<string | undefined>;
   deleteChallenge(key: string): Promise<void>;
+  /** How many unexpired challenge answers have keys starting with `prefix`. */
+  countChallenges(prefix: string, now: Date): Promise<number>;
 
   /**
    * Takes the lease `name` for `holder` until `now + ttlMs`, when it is free or expired (or already

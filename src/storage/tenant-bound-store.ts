@@ -74,6 +74,7 @@ function boundAcme(inner: AcmeStore, tenant: string): AcmeStore {
     putChallenge: platformOnly,
     getChallenge: platformOnly,
     deleteChallenge: platformOnly,
+    countChallenges: platformOnly,
     acquireLease: platformOnly,
     releaseLease: platformOnly,
   };

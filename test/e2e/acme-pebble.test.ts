@@ -82,6 +82,31 @@ describe('ACME against pebble', { skip: !pebbleInstalled() }, () => {
     assert.deepEqual([entry?.name, entry?.renewal, entry?.sans], ['shop', 'automatic', [HOST]]);
   });
 
+  it('obtains a certificate by tls-alpn-01 on the TLS listener, which keeps serving everyone else meanwhile', async () => {
+    const port = Number(new URL(gw.httpsUrl).port);
+    await gw.apply({
+      domains: [
+        { name: 'shop', hosts: [HOST], acme: { directory: pebble.directory, directoryCa: pebble.apiCaPem, email: 'ops@acme.test' } },
+        { name: 'alpn', hosts: ['alpn.acme.test'], acme: { directory: pebble.directory, directoryCa: pebble.apiCaPem, challenge: 'tls-alpn-01' } },
+      ],
+      services: [{ name: 'shop', upstream: { targets: [{ url: up.url }] }, routes: [{ name: 'shop', hosts: [HOST], paths: ['/shop'] }] }],
+    });
+    const failures: string[] = [];
+    let served_ = false;
+    const deadline = Date.now() + 30_000;
+    while (!served_ && Date.now() < deadline) {
+      // Other clients' connections go through the ClientHello peek while the validation is pending.
+      const r = await call(port, root).catch((err: unknown) => ({ status: 0, serial: String(err) }));
+      if (r.status !== 200) failures.push(r.serial);
+      served_ = (await served(port, 'alpn.acme.test', root)).authorized;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(served_, 'the tls-alpn-01 certificate is served');
+    assert.deepEqual(failures, [], 'no other request failed meanwhile');
+    const state = (await gw.admin('GET', '/admin/v1/tenants/default/domains/alpn/acme')).body;
+    assert.deepEqual([state.automatic, state.failures, state.certificate.hosts], [true, 0, ['alpn.acme.test']]);
+  });
+
   it('renews at a third of the lifetime and swaps the certificate in while a client keeps calling', async () => {
     const port = Number(new URL(gw.httpsUrl).port);
     const first = new X509Certificate(Buffer.from((await served(port, HOST, root)).cert.raw));

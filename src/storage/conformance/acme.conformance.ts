@@ -44,6 +44,11 @@ export function acmeConformance(ctx: ConformanceContext): void {
       await ctx.store.acme.putChallenge(key, 'key-authorization', new Date(now.getTime() + 60_000));
       assert.equal(await ctx.store.acme.getChallenge(key, now), 'key-authorization');
       assert.equal(await ctx.store.acme.getChallenge(key, new Date(now.getTime() + 61_000)), undefined);
+      const prefix = ctx.unique('tls-alpn-01:');
+      await ctx.store.acme.putChallenge(`${prefix}a.example.test`, '{}', new Date(now.getTime() + 60_000));
+      await ctx.store.acme.putChallenge(`${prefix}b.example.test`, '{}', new Date(now.getTime() + 1_000));
+      assert.equal(await ctx.store.acme.countChallenges(prefix, now), 2);
+      assert.equal(await ctx.store.acme.countChallenges(prefix, new Date(now.getTime() + 2_000)), 1, 'expired answers do not count');
       await ctx.store.acme.deleteChallenge(key);
       assert.equal(await ctx.store.acme.getChallenge(key, now), undefined);
     });

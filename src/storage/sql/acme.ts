@@ -159,6 +159,19 @@ export class SqlAcmeStore implements AcmeStore {
     });
   }
 
+  countChallenges(prefix: string, now: Date): Promise<number> {
+    return this.#guard(async () => {
+      const row = await this.db
+        .selectFrom('acme_challenges')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('key', '>=', prefix)
+        .where('key', '<', `${prefix}\uffff`)
+        .where('expires_at', '>', now.toISOString())
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
+    });
+  }
+
   acquireLease(name: string, holder: string, ttlMs: number, now: Date): Promise<boolean> {
     const expires = new Date(now.getTime() + ttlMs).toISOString();
     return this.#guard(() =>
