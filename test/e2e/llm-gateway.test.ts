@@ -45,6 +45,7 @@ describe('LLM gateway with the official SDKs', () => {
         },
         { name: 'openai-backup', type: 'openai', baseUrl: `${oa.url}/v1`, keys: { backup: 'sk-backup' } },
         { name: 'openai-raw', type: 'openai', baseUrl: `${oa.url}/v1`, keys: { raw: 'sk-raw' } },
+        { name: 'openai-badkey', type: 'openai', baseUrl: `${oa.url}/v1`, keys: { bad: 'sk-bad-key-value' } },
         { name: 'anthropic', type: 'anthropic', baseUrl: an.url, keys: { primary: 'sk-ant-test' }, models: [{ name: 'claude-3-5-haiku' }] },
       ],
       llmPolicies: [
@@ -155,6 +156,13 @@ describe('LLM gateway with the official SDKs', () => {
   it('a provider error reaches the SDK as its own error type with the status', async () => {
     oa.fail({ kind: 'status', ...openAiError(400, 'bad things') });
     await assert.rejects(openai.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }), (e: unknown) => e instanceof OpenAI.BadRequestError && /bad things/.test(e.message));
+    // The provider refusing the gateway's own key is the gateway's problem: 502, and nothing of the key.
+    oa.fail({ kind: 'status', ...openAiError(401, 'Incorrect API key provided: sk-bad-********alue. You can find your API key at https://platform.openai.com/account/api-keys.') });
+    await assert.rejects(openai.chat.completions.create({ model: 'openai-badkey/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }), (e: unknown) => {
+      assert.ok(e instanceof OpenAI.APIError && e.status === 502, String(e));
+      assert.doesNotMatch(e.message, /sk-bad|Incorrect API key/);
+      return true;
+    });
     await assert.rejects(anthropic.messages.create({ model: 'nope/unknown', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }), (e: unknown) => e instanceof Anthropic.NotFoundError);
   });
 

@@ -57,12 +57,23 @@ export function sendJsonAnswer(ctx: RequestContext, body: unknown, info: AnswerI
 }
 
 /** An error in the client's format, with the provider's status (and Retry-After on 429/503). */
-export function sendError(ctx: RequestContext, format: ClientFormat, e: ProviderError | GatewayError): void {
+/**
+ * What the client is told about a failure. A provider refusing the gateway's own key (401/403) is
+ * the gateway's problem, not the caller's: it becomes a 502 without the provider's text (which may
+ * quote part of the key, as OpenAI's "Incorrect API key provided: sk-…" does).
+ */
+function clientFacing(e: ProviderError | GatewayError): ProviderError | GatewayError {
+  if (!(e instanceof ProviderError) || e.kind !== 'status' || (e.status !== 401 && e.status !== 403)) return e;
+  return new ProviderError('status', 502, 'api_error', `The provider refused the gateway's credentials (HTTP ${e.status}); an administrator must check this provider's keys`);
+}
+
+export function sendError(ctx: RequestContext, format: ClientFormat, failure: ProviderError | GatewayError): void {
   const res = ctx.res;
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
+  const e = clientFacing(failure);
   const code = e instanceof GatewayError ? e.code : e.options.code;
   const text = format.errorBody(e.status, e.type, e.message, code);
   const headers: Record<string, string | string[] | undefined> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };
