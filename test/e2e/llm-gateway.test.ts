@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { fetch as undiciFetch } from 'undici';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand, startGateway, waitFor, type TestGateway } from './harness.js';
 import { createCredential, grant, LENIENT_FAILURES } from './access-harness.js';
@@ -69,6 +70,16 @@ describe('LLM gateway with the official SDKs', () => {
     await gw?.stop();
     await oa?.close();
     await an?.close();
+  });
+
+  it('keeps provider keys sealed at rest and never returns them', async () => {
+    const exported = await gw.admin('GET', '/admin/v1/tenants/default/config');
+    assert.equal(exported.status, 200);
+    for (const p of exported.body.llmProviders) for (const v of Object.values(p.keys)) assert.equal(v, '<redacted>');
+    // The database and its write-ahead log (recent writes live there until a checkpoint).
+    const db = Buffer.concat(await Promise.all(['portcullis.db', 'portcullis.db-wal'].map((f) => readFile(join(gw.dataDir, f)).catch(() => Buffer.alloc(0)))));
+    assert.ok(db.includes('openai-backup'), 'the providers are in the bytes read');
+    for (const secret of ['sk-openai-test', 'sk-ant-test', 'sk-backup']) assert.equal(db.includes(secret), false, `${secret} is not stored in clear`);
   });
 
   it('OpenAI SDK → OpenAI provider: chat, with who answered in the headers', async () => {
