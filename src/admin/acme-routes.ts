@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { gatewayError } from '../core/errors.js';
 import type { AdminRoute, NamedSchema } from './admin-routes.js';
 import { API_PREFIX, onTenant } from './admin-routes.js';
+import { renewalTime } from '../acme/acme-manager.js';
 
 const AcmeStateSchema: NamedSchema = {
   name: 'AcmeState',
@@ -51,7 +52,7 @@ export function acmeRoutes(): AdminRoute[] {
           notBefore: cert.notBefore,
           notAfter: cert.notAfter,
           issuedAt: cert.issuedAt,
-          renewAt: new Date(Date.parse(cert.notAfter) - (Date.parse(cert.notAfter) - Date.parse(cert.notBefore)) / 3).toISOString(),
+          renewAt: new Date(renewalTime(Date.parse(cert.notBefore), Date.parse(cert.notAfter))).toISOString(),
         };
         return {
           status: 200,

@@ -30,15 +30,6 @@ export interface LlmFormats {
   readonly anthropic: ClientFormat;
 }
 
-function sendList(ctx: RequestContext, body: unknown): void {
-  const text = JSON.stringify(body);
-  const headers: Record<string, string | string[] | undefined> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };
-  ctx.finalHeaders(headers);
-  ctx.responded = true;
-  ctx.res.writeHead(200, headers);
-  ctx.res.end(text);
-}
-
 /** The models this caller may use, in OpenAI's list shape. */
 function listModels(ctx: RequestContext, env: LlmEnv): Array<{ id: string; object: 'model'; created: number; owned_by: string }> {
   const scopes = ctx.caller?.modelScopes;
@@ -101,13 +92,13 @@ export function createLlmHandler(env: LlmEnv, formats: LlmFormats): (ctx: Reques
       if (path.endsWith('/messages')) return handleChat(ctx, env, formats.anthropic);
       if (path.endsWith('/embeddings')) return handleEmbeddings(ctx, env, formats.openai);
     } else if (method === 'GET' || method === 'HEAD') {
-      if (path.endsWith('/models')) return sendList(ctx, { object: 'list', data: listModels(ctx, env) });
+      if (path.endsWith('/models')) return sendJsonAnswer(ctx, { object: 'list', data: listModels(ctx, env) });
       const at = path.lastIndexOf('/models/');
       if (at !== -1) {
         const id = decodeURIComponent(path.slice(at + '/models/'.length));
         const model = listModels(ctx, env).find((m) => m.id === id);
         if (!model) throw gatewayError('MODEL_NOT_FOUND', `The model "${id}" does not exist or you do not have access to it`);
-        return sendList(ctx, model);
+        return sendJsonAnswer(ctx, model);
       }
     }
     throw gatewayError('ENDPOINT_NOT_FOUND', `This LLM service has no endpoint ${method ?? ''} ${path}`);

@@ -46,10 +46,11 @@ export function clientAbort(ctx: RequestContext): { signal: AbortSignal; done():
   };
 }
 
-export function sendJsonAnswer(ctx: RequestContext, body: unknown, info: AnswerInfo): void {
+/** A 200 JSON answer; `info` (who answered) is absent for the gateway's own answers (model lists). */
+export function sendJsonAnswer(ctx: RequestContext, body: unknown, info?: AnswerInfo): void {
   const text = JSON.stringify(body);
   const headers: Record<string, string | string[] | undefined> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };
-  infoHeaders(info, headers);
+  if (info) infoHeaders(info, headers);
   ctx.finalHeaders(headers);
   ctx.responded = true;
   ctx.res.writeHead(200, headers);

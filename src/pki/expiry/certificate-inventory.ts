@@ -85,7 +85,8 @@ function dn(text: string): string {
 
 type Described = Omit<InventoryEntry, 'tenant' | 'kind' | 'source' | 'name' | 'renewal'>;
 
-function describe(cert: X509Certificate, now: number): Described {
+/** The facts of a certificate every inventory entry shows, at `now`. */
+export function describeCertificate(cert: X509Certificate, now: number): Described {
   const notAfter = new Date(cert.validTo).getTime();
   return {
     subject: dn(cert.subject),
@@ -135,7 +136,7 @@ export function buildInventory(input: InventoryInput, now: Date): InventoryEntry
   const t = now.getTime();
   const out: InventoryEntry[] = [];
   const add = (tenant: string | null, kind: InventoryKind, source: InventorySource, name: string, renewal: RenewalState, cert: X509Certificate | undefined) => {
-    if (cert) out.push({ tenant, kind, source, name, renewal, ...describe(cert, t) });
+    if (cert) out.push({ tenant, kind, source, name, renewal, ...describeCertificate(cert, t) });
   };
 
   if (input.listener) {
