@@ -15,7 +15,7 @@ import type { AccessService } from '../auth/access-service.js';
 import type { CaService } from '../pki/ca-service.js';
 import type { Permission } from './roles.js';
 import { IdParamSchema } from './access-schemas.js';
-import { SerialParamSchema } from './pki-routes.js';
+import { CaParamSchema, SerialParamSchema } from './pki-routes.js';
 import {
   ApplyResultSchema,
   CursorQuerySchema,
@@ -47,7 +47,7 @@ export interface ParamSpec {
 }
 
 /** Schemas of path parameters, by name (every `{param}` of a template must be here). */
-export const PATH_PARAMS: Readonly<Record<string, z.ZodType>> = { tenant: TenantParamSchema, name: NameParamSchema, id: IdParamSchema, serial: SerialParamSchema };
+export const PATH_PARAMS: Readonly<Record<string, z.ZodType>> = { tenant: TenantParamSchema, name: NameParamSchema, id: IdParamSchema, serial: SerialParamSchema, ca: CaParamSchema };
 
 export interface AdminRequest {
   /** Path parameters, validated with {@link PATH_PARAMS}. */

@@ -6,7 +6,8 @@
 
 import { z } from 'zod';
 import { DurationSchema, NameSchema } from '../model/common.js';
-import { CaImportSchema, CaInputSchema, CertificateRequestInputSchema, ChainInstallInputSchema, IssueInputSchema, PkiRevokeInputSchema } from '../model/pki.js';
+import { CaRefSchema } from '../pki/ca-ref.js';
+import { CaImportSchema, CaInputSchema, CaSharingInputSchema, CertificateRequestInputSchema, ChainInstallInputSchema, IssueInputSchema, PkiRevokeInputSchema } from '../model/pki.js';
 import { Errors, GatewayError } from '../core/errors.js';
 import { CertificateSpecSchema } from '../model/certificate.js';
 import type { AdminRoute, NamedSchema } from './admin-routes.js';
@@ -23,10 +24,22 @@ export const SerialParamSchema = z
   .regex(/^[0-9A-Fa-f:]{1,100}$/, 'must be a hex serial number (colons allowed)')
   .describe('Certificate serial number, hex');
 
+/** A CA in a path: its name, or `owner%2Fname` for one another tenant shares. */
+export const CaParamSchema = CaRefSchema;
+
 const CaViewSchema = z
   .object({
-    name: z.string(),
-    settings: z.object({ source: z.enum(['generated', 'imported']), keyType: z.string(), trustDomain: z.string(), clientLifetimeDays: z.number(), serverLifetimeDays: z.number(), description: z.string().optional() }),
+    name: z.string().describe('How this tenant names the CA: its name, or "<owner>/<name>" when another tenant shares it'),
+    tenant: z.string().describe('The tenant that owns the CA'),
+    settings: z.object({
+      source: z.enum(['generated', 'imported']),
+      keyType: z.string(),
+      trustDomain: z.string(),
+      clientLifetimeDays: z.number(),
+      serverLifetimeDays: z.number(),
+      description: z.string().optional(),
+      sharedWith: z.array(z.string()).optional().describe('Tenants the CA is shared with (shown to its owner only)'),
+    }),
     certificate: z.string().describe('The issuing certificate, PEM'),
     root: z.string().nullable().describe('The root above it, PEM'),
     subject: z.string(),
@@ -82,7 +95,7 @@ export function pkiRoutes(): AdminRoute[] {
       method: 'GET',
       path: `${T}/cas`,
       operationId: 'listCertificateAuthorities',
-      summary: "The tenant's built-in certificate authorities",
+      summary: "The tenant's built-in certificate authorities, then those other tenants share with it",
       tag: 'PKI',
       permission: onTenant('config.read'),
       success: { status: 200, description: 'CAs by name', body: one('CertificateAuthorityList', z.object({ items: z.array(CaViewSchema) }).strict()) },
@@ -121,20 +134,34 @@ export function pkiRoutes(): AdminRoute[] {
     },
     {
       method: 'GET',
-      path: `${T}/cas/{name}`,
+      path: `${T}/cas/{ca}`,
       operationId: 'getCertificateAuthority',
-      summary: 'A CA (certificates, never keys)',
+      summary: 'A CA (certificates, never keys): an own one, or one another tenant shares ("owner%2Fname")',
       tag: 'PKI',
       permission: onTenant('config.read'),
       success: { status: 200, description: 'The CA', body: caView },
       errors: READ,
       async handle(req) {
-        return { status: 200, body: await req.pki.getCa(req.params.tenant!, req.params.name!) };
+        return { status: 200, body: await req.pki.getCa(req.params.tenant!, req.params.ca!) };
+      },
+    },
+    {
+      method: 'PUT',
+      path: `${T}/cas/{ca}/sharing`,
+      operationId: 'shareCertificateAuthority',
+      summary: 'Choose the other tenants that may trust an own CA and have it issue for their own applications and hosts (replaces the list)',
+      tag: 'PKI',
+      permission: onTenant('config.write'),
+      body: one('CaSharingInput', CaSharingInputSchema),
+      success: { status: 200, description: 'The CA', body: caView },
+      errors: WRITE,
+      async handle(req) {
+        return { status: 200, body: await req.pki.share(req.params.tenant!, req.params.ca!, req.body) };
       },
     },
     {
       method: 'GET',
-      path: `${T}/cas/{name}/chain`,
+      path: `${T}/cas/{ca}/chain`,
       operationId: 'getCertificateAuthorityChain',
       summary: 'The CA chain as PEM (issuing, then root): what curl --cacert and clients trust',
       tag: 'PKI',
@@ -142,12 +169,12 @@ export function pkiRoutes(): AdminRoute[] {
       success: { status: 200, description: 'PEM', contentType: 'application/x-pem-file' },
       errors: READ,
       async handle(req) {
-        return { status: 200, text: { contentType: 'application/x-pem-file', body: await req.pki.chain(req.params.tenant!, req.params.name!) } };
+        return { status: 200, text: { contentType: 'application/x-pem-file', body: await req.pki.chain(req.params.tenant!, req.params.ca!) } };
       },
     },
     {
       method: 'POST',
-      path: `${T}/cas/{name}/certificates`,
+      path: `${T}/cas/{ca}/certificates`,
       operationId: 'issueCertificate',
       summary: 'Issue a client certificate for an application, or a server certificate for owned hosts (from a CSR, or with a generated key returned once)',
       tag: 'PKI',
@@ -156,7 +183,7 @@ export function pkiRoutes(): AdminRoute[] {
       success: { status: 201, description: 'The certificate and chain (and the generated key and PKCS#12)', body: one('IssuedCertificateResult', IssuedResultSchema) },
       errors: WRITE,
       async handle(req) {
-        return { status: 201, body: await req.pki.issue(req.params.tenant!, req.params.name!, req.body), headers: { 'cache-control': 'no-store' } };
+        return { status: 201, body: await req.pki.issue(req.params.tenant!, req.params.ca!, req.body), headers: { 'cache-control': 'no-store' } };
       },
     },
     {
@@ -168,7 +195,7 @@ export function pkiRoutes(): AdminRoute[] {
       permission: onTenant('config.read'),
       query: [
         { name: 'expiring', schema: ExpiringQuerySchema },
-        { name: 'ca', schema: NameSchema.optional().describe('Only this CA') },
+        { name: 'ca', schema: CaRefSchema.optional().describe('Only this CA (an own one by name, a shared one as "owner/name")') },
         { name: 'application', schema: NameSchema.optional().describe('Only this application') },
       ],
       success: { status: 200, description: 'Certificates', body: one('IssuedCertificateList', z.object({ items: z.array(IssuedSchema) }).strict()) },

@@ -229,11 +229,17 @@ Cost is in US dollars at the catalogue or built-in prices (docs/llm.md).`,
   ca: accessCommand(
     "Manage the tenant's built-in certificate authorities",
     `Usage: portcullis ca create NAME [--key-type ec-p256|rsa-2048|rsa-3072] [--trust-domain DOMAIN]
-                                [--client-days 90] [--server-days 90]
-       portcullis ca import NAME --cert FILE --key FILE [--root FILE]
-       portcullis ca list
-       portcullis ca export NAME [--out FILE]        (the CA chain, PEM)`,
+                                [--client-days 90] [--server-days 90] [--share-with TENANT...]
+       portcullis ca import NAME --cert FILE --key FILE [--root FILE] [--share-with TENANT...]
+       portcullis ca share NAME [--with TENANT...]   (replaces the list; none: shared with nobody)
+       portcullis ca list                            (own CAs, then those shared with this tenant)
+       portcullis ca export NAME [--out FILE]        (the CA chain, PEM)
+
+A CA another tenant shares is named OWNER/NAME (e.g. cert issue --ca platform/clients): it issues
+certificates for this tenant's own applications and hosts, and domains may trust it.`,
     {
+      'share-with': { type: 'string', multiple: true },
+      with: { type: 'string', multiple: true },
       'key-type': { type: 'string' },
       'trust-domain': { type: 'string' },
       'client-days': { type: 'string' },
@@ -247,7 +253,7 @@ Cost is in US dollars at the catalogue or built-in prices (docs/llm.md).`,
   ),
   cert: accessCommand(
     'Issue, list and revoke certificates of the built-in CAs; the certificate inventory',
-    `Usage: portcullis cert issue --ca NAME (--client APP | --server HOST...) --out DIR [--csr FILE]
+    `Usage: portcullis cert issue --ca NAME|OWNER/NAME (--client APP | --server HOST...) --out DIR [--csr FILE]
                             [--days N] [--p12-password PASSWORD]
        portcullis cert list [--expiring 30d] [--ca NAME] [--app NAME]
        portcullis cert inventory [--expiring 30d] [--kind served|trusted|issued] [--all]

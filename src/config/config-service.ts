@@ -400,11 +400,15 @@ export class ConfigService {
    */
   private async validateCandidate(tx: StoreTx, tenant: string, rewrites: readonly PathRewrite[]): Promise<void> {
     const dump = await candidateDump(tx.planning, tenant);
+    let plan;
     try {
-      planSnapshot(dump, this.deps.plugins, this.deps.providers);
+      plan = planSnapshot(dump, this.deps.plugins, this.deps.providers);
     } catch (err) {
       throw remapPlanError(err, rewrites);
     }
+    // Other tenants' references are theirs to fix: an owner may stop sharing a CA at any time.
+    const own = plan.unresolvedAuthorities.filter((u) => u.tenant === tenant).map((u) => u.detail);
+    if (own.length > 0) throw remapPlanError(gatewayError('VALIDATION', 'Configuration is invalid', own), rewrites);
   }
 
   /** Appends audit entries for this service's actor inside `tx`. */

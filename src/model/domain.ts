@@ -1,3 +1,4 @@
+import { CaRefSchema } from '../pki/ca-ref.js';
 import { z } from 'zod';
 import { parseCertificateBundle } from '../pki/pem.js';
 import { DurationSchema, NameSchema } from './common.js';
@@ -39,10 +40,10 @@ export const ClientAuthSchema = z
     mode: z.enum(CLIENT_AUTH_MODES).default('off'),
     trustedCas: z.string().max(1_000_000).optional().describe('PEM bundle of CA certificates client certificates must chain to'),
     authorities: z
-      .array(NameSchema)
+      .array(CaRefSchema)
       .max(16)
       .default([])
-      .describe("Names of this tenant's built-in certificate authorities whose certificates are accepted; their CRLs are enforced, so a revoked certificate is refused"),
+      .describe("Built-in certificate authorities whose certificates are accepted: this tenant's by name, or \"<tenant>/<name>\" for one another tenant shares with it. Their CRLs are enforced, so a revoked certificate is refused"),
     depth: z.number().int().min(1).max(10).default(3).describe('Longest accepted chain below the trusted CA (leaf = 1)'),
     revocation: RevocationSchema.optional().describe('CRLs of the issuers in trustedCas, refreshed periodically; fails closed by default'),
   })

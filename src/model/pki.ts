@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { REVOCATION_REASONS, type RevocationReason } from '../pki/crl.js';
+import { SharedWithSchema } from '../pki/ca-ref.js';
 import { NameSchema } from './common.js';
 
 const KeyTypeSchema = z.enum(['ec-p256', 'rsa-2048', 'rsa-3072']).default('ec-p256').describe('Key type of the CA (and of keys it generates): EC P-256 (default), RSA 2048 or 3072');
@@ -18,6 +19,7 @@ const CaSettingsShape = {
   clientLifetimeDays: Lifetime(90).describe('Default lifetime of client certificates, in days (default 90)'),
   serverLifetimeDays: Lifetime(90).describe('Default lifetime of server certificates, in days (default 90)'),
   description: z.string().max(500).optional(),
+  sharedWith: SharedWithSchema.default([]),
 };
 
 /** Creating a CA: the gateway generates a root and an issuing intermediate. */
@@ -44,6 +46,9 @@ const HostSchema = z
   .max(253)
   .toLowerCase()
   .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'must be a host name');
+
+/** Which other tenants may use a CA (replaces the list; `[]` shares it with nobody). */
+export const CaSharingInputSchema = z.object({ sharedWith: SharedWithSchema }).strict();
 
 /** Asking a CA for a certificate. */
 export const IssueInputSchema = z

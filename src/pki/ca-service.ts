@@ -16,11 +16,12 @@ import { auditedWrite, type AuditedResult } from '../audit/audited-write.js';
 import { parseInput } from '../config/input-validation.js';
 import type { SecretSealer } from '../config/secret-sealing.js';
 import { gatewayError } from '../core/errors.js';
-import { CaImportSchema, CaInputSchema, CertificateRequestInputSchema, ChainInstallInputSchema, IssueInputSchema, PkiRevokeInputSchema } from '../model/pki.js';
+import { CaImportSchema, CaInputSchema, CaSharingInputSchema, CertificateRequestInputSchema, ChainInstallInputSchema, IssueInputSchema, PkiRevokeInputSchema } from '../model/pki.js';
 import { checkCertificateChain } from './chain-check.js';
 import { createCsr } from './csr.js';
 import type { AuditLinker, CaRecord, CertificateRequestRecord, IssuedCertificateRecord, Store, StoreTx, TenantPki } from '../storage/store.js';
 import { createCaHierarchy, importCa } from './ca-hierarchy.js';
+import { caRef } from './ca-ref.js';
 import { CsrError, parseCsr } from './csr.js';
 import { issueCertificate } from './issue-certificate.js';
 import { buildPkcs12 } from './pkcs12.js';
@@ -38,9 +39,14 @@ export interface CaServiceDeps {
   readonly now?: () => number;
 }
 
-/** A CA as clients see it: certificates, never keys. */
+/**
+ * A CA as a tenant sees it: certificates, never keys. `name` is how that tenant names it (`owner/name`
+ * for a CA another tenant shares); only the owner sees whom it is shared with.
+ */
 export interface CaView {
   name: string;
+  /** The tenant that owns the CA. */
+  tenant: string;
   settings: CaRecord['settings'];
   certificate: string;
   root: string | null;
@@ -98,6 +104,20 @@ function covers(pattern: string, host: string): boolean {
   return dot > 0 && host.slice(dot + 1) === pattern.slice(2);
 }
 
+type CaSettingsInput = Pick<CaRecord['settings'], 'keyType' | 'trustDomain' | 'clientLifetimeDays' | 'serverLifetimeDays' | 'description'> & { sharedWith: string[] };
+
+/** The stored settings of a new CA of `tenant` (VALIDATION when it would share with itself). */
+function settingsOf(tenant: string, spec: CaSettingsInput): Omit<CaRecord['settings'], 'source'> {
+  checkSharedWith(tenant, spec.sharedWith);
+  const { keyType, trustDomain, clientLifetimeDays, serverLifetimeDays, description } = spec;
+  return { keyType, trustDomain, clientLifetimeDays, serverLifetimeDays, description, sharedWith: [...new Set(spec.sharedWith)] };
+}
+
+function checkSharedWith(tenant: string, sharedWith: readonly string[]): void {
+  const i = sharedWith.indexOf(tenant);
+  if (i >= 0) throw gatewayError('VALIDATION', 'A CA is not shared with the tenant that owns it', [{ path: `sharedWith.${i}`, message: `"${tenant}" owns this CA` }]);
+}
+
 export class CaService {
   constructor(
     private readonly deps: CaServiceDeps,
@@ -108,12 +128,15 @@ export class CaService {
     return new CaService({ ...this.deps, store }, context);
   }
 
-  view(ca: CaRecord): CaView {
+  /** `ca` as tenant `viewer` sees it. */
+  view(ca: CaRecord, viewer: string = ca.tenant): CaView {
     const cert = new X509Certificate(ca.certPem);
     const urls = pkiUrls(this.deps.baseUrl(), ca.tenant, ca.name);
+    const { sharedWith, ...settings } = ca.settings;
     return {
-      name: ca.name,
-      settings: ca.settings,
+      name: caRef(ca.tenant, ca.name, viewer),
+      tenant: ca.tenant,
+      settings: viewer === ca.tenant ? { ...settings, sharedWith: sharedWith ?? [] } : settings,
       certificate: ca.certPem,
       root: ca.rootCertPem,
       subject: cert.subject.replace(/\n/g, ', '),
@@ -125,30 +148,33 @@ export class CaService {
     };
   }
 
+  /** The tenant's own CAs by name, then those other tenants share with it. */
   async listCas(tenant: string): Promise<CaView[]> {
-    return (await (await this.deps.store.tenant(tenant)).pki.listCas()).map((c) => this.view(c));
+    const pki = (await this.deps.store.tenant(tenant)).pki;
+    return [...(await pki.listCas()), ...(await pki.listSharedCas())].map((c) => this.view(c, tenant));
   }
 
-  async getCa(tenant: string, name: string): Promise<CaView> {
-    return this.view(await this.#ca(tenant, name));
+  async getCa(tenant: string, ref: string): Promise<CaView> {
+    return this.view(await this.#ca(tenant, ref), tenant);
   }
 
   /** The CA's chain as PEM (issuing certificate, then the root): what clients and servers trust. */
-  async chain(tenant: string, name: string): Promise<string> {
-    const ca = await this.#ca(tenant, name);
+  async chain(tenant: string, ref: string): Promise<string> {
+    const ca = await this.#ca(tenant, ref);
     return ca.rootCertPem ? `${ca.certPem.trimEnd()}\n${ca.rootCertPem.trimEnd()}\n` : ca.certPem;
   }
 
   /** Generates a root and an issuing intermediate. */
   async createCa(tenant: string, input: unknown): Promise<CaView> {
     const spec = parseInput(CaInputSchema, input, 'certificate authority');
+    const settings = settingsOf(tenant, spec);
     const urls = pkiUrls(this.deps.baseUrl(), tenant, spec.name);
     const h = await createCaHierarchy({ commonName: `${tenant} ${spec.name}`, organization: spec.organization ?? tenant, keyType: spec.keyType, crlUrl: urls.rootCrl, ...(spec.validityDays ? { rootValidityDays: spec.validityDays, intermediateValidityDays: spec.validityDays } : {}) });
     const created = await this.#write(async (tx) => {
       const pki = (await tx.tenant(tenant)).pki;
       const ca = await pki.createCa({
         name: spec.name,
-        settings: { source: 'generated', keyType: spec.keyType, trustDomain: spec.trustDomain, clientLifetimeDays: spec.clientLifetimeDays, serverLifetimeDays: spec.serverLifetimeDays, description: spec.description },
+        settings: { source: 'generated', ...settings },
         certPem: h.intermediate.certPem,
         keySealed: this.deps.secrets.seal(h.intermediate.keyPem, keyAad(tenant, spec.name, 'issuing')),
         rootCertPem: h.root.certPem,
@@ -162,12 +188,13 @@ export class CaService {
   /** Brings an existing CA (certificate and key): it signs leaves and CRLs as a generated one would. */
   async importCa(tenant: string, input: unknown): Promise<CaView> {
     const spec = parseInput(CaImportSchema, input, 'certificate authority');
+    const settings = settingsOf(tenant, spec);
     const problems = importCa(spec.certificate, spec.key, new Date(this.#now()));
     if (problems.length > 0) throw gatewayError('VALIDATION', `Cannot import this CA: ${problems[0]}`, problems.map((message) => ({ path: 'certificate', message })));
     const created = await this.#write(async (tx) => {
       const ca = await (await tx.tenant(tenant)).pki.createCa({
         name: spec.name,
-        settings: { source: 'imported', keyType: spec.keyType, trustDomain: spec.trustDomain, clientLifetimeDays: spec.clientLifetimeDays, serverLifetimeDays: spec.serverLifetimeDays, description: spec.description },
+        settings: { source: 'imported', ...settings },
         certPem: spec.certificate,
         keySealed: this.deps.secrets.seal(spec.key, keyAad(tenant, spec.name, 'issuing')),
         rootCertPem: spec.root ?? null,
@@ -178,12 +205,33 @@ export class CaService {
     return this.view(created);
   }
 
-  /** Issues a client or server certificate from a CSR (the key stays with the client) or a generated key. */
-  async issue(tenant: string, caName: string, input: unknown): Promise<IssuedView> {
+  /**
+   * Replaces the list of tenants an own CA is shared with. Those tenants may trust it in their
+   * domains and have it issue for their own applications and hosts; a tenant dropped from the list
+   * can do neither any more, and its domains stop accepting the CA's certificates at once.
+   */
+  async share(tenant: string, name: string, input: unknown): Promise<CaView> {
+    const { sharedWith } = parseInput(CaSharingInputSchema, input, 'CA sharing');
+    checkSharedWith(tenant, sharedWith);
+    const updated = await this.#write(async (tx) => {
+      const pki = (await tx.tenant(tenant)).pki;
+      const before = await pki.getCa(name);
+      if (!before) throw gatewayError('NOT_FOUND', `Certificate authority "${name}" not found`);
+      const after = (await pki.updateCaSettings(name, { ...before.settings, sharedWith: [...new Set(sharedWith)] }))!;
+      return { result: after, audit: [{ tenant, action: 'ca.share', object: { kind: 'ca', name }, before: { sharedWith: before.settings.sharedWith ?? [] }, after: { sharedWith: after.settings.sharedWith ?? [] } }] };
+    });
+    return this.view(updated);
+  }
+
+  /**
+   * Issues a client or server certificate from a CSR (the key stays with the client) or a generated
+   * key. `ref` names an own CA or one shared with the tenant; either way the certificate only names
+   * what the tenant owns.
+   */
+  async issue(tenant: string, ref: string, input: unknown): Promise<IssuedView> {
     const spec = parseInput(IssueInputSchema, input, 'certificate request');
     const scope = await this.deps.store.tenant(tenant);
-    const ca = await scope.pki.getCa(caName);
-    if (!ca) throw gatewayError('NOT_FOUND', `Certificate authority "${caName}" not found`);
+    const ca = await this.#ca(tenant, ref);
     let sans: string[];
     let application: string | null = null;
     if (spec.usage === 'client') {
@@ -214,8 +262,8 @@ export class CaService {
       publicKey = csr.publicKeyPem;
     }
     const lifetimeDays = spec.lifetimeDays ?? (spec.usage === 'client' ? ca.settings.clientLifetimeDays : ca.settings.serverLifetimeDays);
-    const urls = pkiUrls(this.deps.baseUrl(), tenant, caName);
-    const issuerKey = this.deps.secrets.open(ca.keySealed, keyAad(tenant, caName, 'issuing'));
+    const urls = pkiUrls(this.deps.baseUrl(), ca.tenant, ca.name);
+    const issuerKey = this.deps.secrets.open(ca.keySealed, keyAad(ca.tenant, ca.name, 'issuing'));
     const issued = await issueCertificate({
       issuer: { certPem: ca.certPem, keyPem: issuerKey },
       subjectCN: application ?? sans[0]!,
@@ -229,7 +277,7 @@ export class CaService {
     const x = new X509Certificate(issued.certPem);
     const record = await this.#write(async (tx) => {
       const rec = await (await tx.tenant(tenant)).pki.recordIssued({
-        ca: caName,
+        ca: caRef(ca.tenant, ca.name, tenant),
         serial: x.serialNumber,
         usage: spec.usage,
         subject: x.subject.replace(/\n/g, ', '),
@@ -341,9 +389,10 @@ export class CaService {
     return req;
   }
 
-  async #ca(tenant: string, name: string): Promise<CaRecord> {
-    const ca = await (await this.deps.store.tenant(tenant)).pki.getCa(name);
-    if (!ca) throw gatewayError('NOT_FOUND', `Certificate authority "${name}" not found`);
+  /** An own CA or one shared with `tenant`; NOT_FOUND alike when absent or not shared. */
+  async #ca(tenant: string, ref: string): Promise<CaRecord> {
+    const ca = await (await this.deps.store.tenant(tenant)).pki.visibleCa(ref);
+    if (!ca) throw gatewayError('NOT_FOUND', `Certificate authority "${ref}" not found`);
     return ca;
   }
 

@@ -11,7 +11,8 @@
  *   GET  /_portcullis/pki/{tenant}/{ca}/ocsp/{b64} OCSP by GET (RFC 6960 appendix A.1)
  *
  * Unknown tenants and CAs answer 404 like any unknown path. OCSP says `good` only for certificates the
- * CA issued and did not revoke, `unknown` for serials it never issued.
+ * CA issued and did not revoke (for its own tenant or one it is shared with), `unknown` for serials
+ * it never issued.
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -137,8 +138,7 @@ export class PkiEndpoints {
       if (!matchesIssuer(certId, ca.certPem)) out.push({ certId, status: 'unknown' });
       else if (revoked) out.push({ certId, status: 'revoked', revokedAt: revoked.revokedAt, reason: revoked.reason as OcspRevocationReason });
       else {
-        const issued = await scope.pki.getIssued(serial);
-        out.push({ certId, status: issued && issued.ca === ca.name ? 'good' : 'unknown' });
+        out.push({ certId, status: (await scope.pki.caIssued(ca.name, serial)) ? 'good' : 'unknown' });
       }
     }
     return out;

@@ -10,6 +10,7 @@ import type { SecretOpener } from '../snapshot/snapshot.js';
 import type { CaRecord, RevokedEntry } from '../storage/store.js';
 import { normaliseSerial } from '../storage/sql/pki.js';
 import { buildCrl, parseRevocationReason, type BuiltCrl } from './crl.js';
+import { caVisibleTo, parseCaRef } from './ca-ref.js';
 
 /** How long a CRL is valid; snapshots are rebuilt well before (see SnapshotManager's maxAgeMs). */
 export const CRL_VALIDITY_MS = 7 * 86_400_000;
@@ -19,6 +20,8 @@ export interface CaState {
   readonly name: string;
   readonly certPem: string;
   readonly rootCertPem: string | null;
+  /** Other tenants that may trust it. */
+  readonly sharedWith: readonly string[];
   /** The issuing key, in clear (signs OCSP responses). Never logged. */
   readonly keyPem: string;
   readonly crl: BuiltCrl;
@@ -47,13 +50,18 @@ export class PkiState {
     return this.#cas.get(`${tenant}/${name}`);
   }
 
-  /** What a domain of `tenant` trusting these CAs loads into its context. Unknown names are skipped (planning refuses them). */
-  trustFor(tenant: string, names: readonly string[]): PkiTrust {
+  /**
+   * What a domain of `tenant` trusting these CAs (references: `name` or `owner/name`) loads into its
+   * context. CAs that are unknown or not shared with `tenant` are left out: their certificates are
+   * refused (planning reports them).
+   */
+  trustFor(tenant: string, refs: readonly string[]): PkiTrust {
     const cas: string[] = [];
     const crls: string[] = [];
-    for (const n of names) {
-      const c = this.ca(tenant, n);
-      if (!c) continue;
+    for (const r of refs) {
+      const ref = parseCaRef(r, tenant);
+      const c = this.ca(ref.tenant, ref.name);
+      if (!c || !caVisibleTo(c.tenant, c.sharedWith, tenant)) continue;
       cas.push(c.certPem.trimEnd());
       crls.push(c.crl.pem.trimEnd());
       if (c.rootCertPem) cas.push(c.rootCertPem.trimEnd());
@@ -144,7 +152,7 @@ export async function buildPkiState(
       signed = { key: cacheKey, signedAt: now.getTime(), crl, rootCrl };
       cache.set(ca.id, signed);
     }
-    states.push({ tenant: ca.tenant, name: ca.name, certPem: ca.certPem, rootCertPem: ca.rootCertPem, keyPem, crl: signed.crl, rootCrl: signed.rootCrl, revoked });
+    states.push({ tenant: ca.tenant, name: ca.name, certPem: ca.certPem, rootCertPem: ca.rootCertPem, sharedWith: ca.settings.sharedWith ?? [], keyPem, crl: signed.crl, rootCrl: signed.rootCrl, revoked });
   }
   cache.retain(new Set(input.cas.map((c) => c.id)));
   return new PkiState(states, new Set(input.revoked.map((r) => r.fingerprint)));

@@ -18,6 +18,7 @@ import { TrieRouter } from '../router/trie-router.js';
 import type { AcmeCertificateRecord, ConfigDump, ConfigRecord } from '../storage/store.js';
 import { planIdentities, type PlannedIdentities } from './plan-identities.js';
 import { parseSpec } from './parse-spec.js';
+import { caVisibleTo, parseCaRef } from '../pki/ca-ref.js';
 import { planLlm, type PlannedLlm } from '../llm/plan-llm.js';
 import type { ProviderRegistry } from '../llm/providers/provider-registry.js';
 import { builtinProviderRegistry } from '../llm/providers/builtin-providers.js';
@@ -68,6 +69,18 @@ export interface SnapshotPlan {
   readonly pki: ConfigDump['pki'];
   /** LLM providers and routing policies. */
   readonly llm: PlannedLlm;
+  /**
+   * Domains' references to other tenants' CAs that are absent or not shared with the domain's
+   * tenant (an owner may stop sharing at any time). The snapshot loads without that trust (fail
+   * closed); a write by the referring tenant is refused until it drops the reference.
+   */
+  readonly unresolvedAuthorities: readonly UnresolvedAuthority[];
+}
+
+export interface UnresolvedAuthority {
+  /** The tenant whose domain holds the reference. */
+  readonly tenant: string;
+  readonly detail: ErrorDetail;
 }
 
 /** `tenant/name`, the global key of a tenant-owned object. */
@@ -135,7 +148,7 @@ export function planSnapshot(input: ConfigDump, registry: PluginRegistry, provid
     for (const [name, config] of planPlugins(registry, where, spec.plugins, details)) merged.set(name, config);
     routes.push({ tenant: rec.tenant, spec, service, plugins: [...merged].map(([name, config]) => ({ name, config })) });
   }
-  const { certificates, domains } = planDomains(dump, details);
+  const { certificates, domains, unresolved } = planDomains(dump, details);
   const identities = planIdentities(dump, details);
   const llm = planLlm(dump, providers, [...services.values()], details);
   if (details.length > 0) throw gatewayError('VALIDATION', 'Configuration is invalid', details);
@@ -150,7 +163,7 @@ export function planSnapshot(input: ConfigDump, registry: PluginRegistry, provid
     }
     throw err;
   }
-  return { revision: dump.revision, certificates, domains, services: [...services.values()], routes, identities, tenants: dump.tenants.map((t) => t.name), pki: dump.pki, llm };
+  return { revision: dump.revision, certificates, domains, services: [...services.values()], routes, identities, tenants: dump.tenants.map((t) => t.name), pki: dump.pki, llm, unresolvedAuthorities: unresolved };
 }
 
 /** A host pattern as a concrete name, for certificate checks ("*.a.test" → "probe.a.test"). */
@@ -162,7 +175,8 @@ function concreteHost(pattern: string): string {
  * Certificates and domains: each domain's certificate exists in its tenant and covers its hosts; a
  * host belongs to one domain only (a clash with another tenant's domain does not name it).
  */
-function planDomains(dump: ConfigDump, details: ErrorDetail[]): { certificates: PlannedCertificate[]; domains: PlannedDomain[] } {
+function planDomains(dump: ConfigDump, details: ErrorDetail[]): { certificates: PlannedCertificate[]; domains: PlannedDomain[]; unresolved: UnresolvedAuthority[] } {
+  const unresolved: UnresolvedAuthority[] = [];
   const certificates = new Map<string, PlannedCertificate>();
   for (const rec of dump.objects) {
     if (rec.kind !== 'certificate') continue;
@@ -186,8 +200,13 @@ function planDomains(dump: ConfigDump, details: ErrorDetail[]): { certificates: 
       continue;
     }
     spec.clientAuth.authorities.forEach((a, i) => {
-      if (!dump.pki.cas.some((c) => c.tenant === rec.tenant && c.name === a)) {
-        details.push({ path: `${where}.clientAuth.authorities.${i}`, message: `certificate authority "${a}" does not exist in tenant "${rec.tenant}"` });
+      const ref = parseCaRef(a, rec.tenant);
+      const ca = dump.pki.cas.find((c) => c.tenant === ref.tenant && c.name === ref.name);
+      const path = `${where}.clientAuth.authorities.${i}`;
+      if (ref.tenant === rec.tenant) {
+        if (!ca) details.push({ path, message: `certificate authority "${a}" does not exist in tenant "${rec.tenant}"` });
+      } else if (!ca || !caVisibleTo(ca.tenant, ca.settings.sharedWith, rec.tenant)) {
+        unresolved.push({ tenant: rec.tenant, detail: { path, message: `certificate authority "${a}" does not exist or is not shared with tenant "${rec.tenant}"` } });
       }
     });
     const leaf = certificate && new X509Certificate(certificate.spec.cert);
@@ -207,7 +226,7 @@ function planDomains(dump: ConfigDump, details: ErrorDetail[]): { certificates: 
     const acme = obtained && spec.hosts.every((h) => obtained.hosts.includes(h)) ? obtained : undefined;
     domains.push({ tenant: rec.tenant, spec, certificate, acme });
   }
-  return { certificates: [...certificates.values()], domains };
+  return { certificates: [...certificates.values()], domains, unresolved };
 }
 
 /** The router's view of a planned route. `id` is `tenant/name`, which conflict messages show. */

@@ -108,6 +108,9 @@ export class SnapshotManager {
       const dump = await this.opts.store.loadAll();
       if (!force && dump.revision === this.revision) return;
       const plan = planSnapshot(dump, this.opts.plugins, this.opts.deps.llm?.adapters);
+      for (const u of plan.unresolvedAuthorities) {
+        this.opts.logger.warn({ tenant: u.tenant, path: u.detail.path }, `${u.detail.message}: the domain refuses certificates of that CA`);
+      }
       const pki = dump.pki.cas.length > 0 ? await buildPkiState(dump.pki, this.opts.deps.secrets, new Date(), this.crlCache) : undefined;
       const domainCrls = await this.domainCrls(plan);
       const next = materializeSnapshot(plan, { ...this.opts.deps, plugins: this.opts.plugins, logger: this.opts.logger }, { pki, domainCrls });

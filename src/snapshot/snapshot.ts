@@ -177,7 +177,7 @@ function tlsInputs(plan: SnapshotPlan, secrets: SecretOpener, extras: SnapshotEx
     if (revocation && mode !== 'off') {
       const r = domainCrls?.get(objectKey(d.tenant, d.spec.name)) ?? { ok: false as const, reason: 'not loaded' };
       if (r.ok) crls = [...(crls ?? []), ...r.pems];
-      else if (revocation.onUnavailable === 'refuse') unavailable = r.reason;
+      else if (revocation.onUnavailable === 'refuse') unavailable = `revocation information unavailable (${r.reason})`;
       else {
         crls = undefined;
         logger.warn({ tenant: d.tenant, domain: d.spec.name, reason: r.reason }, 'revocation information unavailable: client certificates of this domain are accepted without revocation checks (onUnavailable: allow)');

@@ -16,6 +16,12 @@ export interface CaSettings {
   clientLifetimeDays: number;
   serverLifetimeDays: number;
   description?: string | undefined;
+  /**
+   * Other tenants that may use the CA: trust it in their domains and have it issue for their own
+   * applications and hosts (they name it `<owner>/<name>`). Absent in records made before sharing
+   * existed: shared with nobody.
+   */
+  sharedWith?: string[] | undefined;
 }
 
 export interface CaRecord {
@@ -46,8 +52,9 @@ export type CertificateUse = 'client' | 'server';
 
 export interface IssuedCertificateRecord {
   id: string;
+  /** The tenant that asked for the certificate (and owns its application or hosts). */
   tenant: string;
-  /** Name of the issuing CA. */
+  /** The issuing CA as that tenant names it: its own CA's name, or `<owner>/<name>` for a shared one. */
   ca: string;
   /** Upper-case hex, as OpenSSL prints it. */
   serial: string;
@@ -69,6 +76,7 @@ export interface IssuedCertificateRecord {
 export type NewIssuedCertificate = Omit<IssuedCertificateRecord, 'id' | 'tenant' | 'revokedAt' | 'revocationReason' | 'createdAt'>;
 
 export interface IssuedFilter {
+  /** A CA reference as in {@link IssuedCertificateRecord.ca}. */
   ca?: string | undefined;
   application?: string | undefined;
   /** Only certificates whose notAfter is before this instant (ISO-8601). */
@@ -87,12 +95,22 @@ export interface CertificateRequestRecord {
 }
 
 export interface TenantPkiReader {
-  /** By name. */
+  /** The tenant's own CAs, by name. */
   listCas(): Promise<CaRecord[]>;
+  /** One of the tenant's own CAs. */
   getCa(name: string): Promise<CaRecord | undefined>;
-  /** Soonest expiry first. */
+  /** Other tenants' CAs shared with this tenant, by owner then name. */
+  listSharedCas(): Promise<CaRecord[]>;
+  /**
+   * A CA this tenant may use, by reference: `name` (its own) or `<owner>/<name>` (shared with it).
+   * Undefined when absent or not shared with this tenant, alike.
+   */
+  visibleCa(ref: string): Promise<CaRecord | undefined>;
+  /** Whether the tenant's own CA `ca` issued `serial`, for whichever tenant asked (OCSP). */
+  caIssued(ca: string, serial: string): Promise<boolean>;
+  /** Certificates this tenant asked for (from its own or shared CAs), soonest expiry first. */
   listIssued(filter?: IssuedFilter): Promise<IssuedCertificateRecord[]>;
-  /** By serial (hex, any case, optional colons), across the tenant's CAs. */
+  /** By serial (hex, any case, optional colons), among the certificates this tenant asked for. */
   getIssued(serial: string): Promise<IssuedCertificateRecord | undefined>;
   /** By name. */
   listRequests(): Promise<CertificateRequestRecord[]>;
@@ -102,7 +120,12 @@ export interface TenantPkiReader {
 export interface TenantPki extends TenantPkiReader {
   /** Throws CONFLICT when the name exists. A config write (domains may trust the CA). */
   createCa(input: NewCa): Promise<CaRecord>;
-  /** Records an issued certificate. Not a config write (the data plane does not need it). */
+  /** Replaces the settings of an own CA: a config write (trust changes). Undefined when absent. */
+  updateCaSettings(name: string, settings: CaSettings): Promise<CaRecord | undefined>;
+  /**
+   * Records an issued certificate; `input.ca` is a reference as for {@link visibleCa} (NOT_FOUND when
+   * the tenant may not use that CA). Not a config write (the data plane does not need it).
+   */
   recordIssued(input: NewIssuedCertificate): Promise<IssuedCertificateRecord>;
   /**
    * Revokes by serial: a config write (the CRLs in the data plane change). Undefined when absent; a
@@ -117,6 +140,7 @@ export interface TenantPki extends TenantPkiReader {
 
 /** A revoked certificate, as the data plane needs it for CRLs. */
 export interface RevokedEntry {
+  /** The tenant that owns the issuing CA (not necessarily the one that asked for the certificate). */
   tenant: string;
   ca: string;
   serial: string;

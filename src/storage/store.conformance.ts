@@ -20,6 +20,7 @@ import { credentialsConformance } from './conformance/credentials.conformance.js
 import { subscriptionsConformance } from './conformance/subscriptions.conformance.js';
 import { llmUsageConformance } from './conformance/llm-usage.conformance.js';
 import { acmeConformance } from './conformance/acme.conformance.js';
+import { pkiConformance } from './conformance/pki.conformance.js';
 import { tenantBoundConformance } from './conformance/tenant-bound.conformance.js';
 import type { ConfigRecord, Store, TenantScope } from './store.js';
 
@@ -413,6 +414,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
     auditConformance(ctx);
     llmUsageConformance(ctx);
     acmeConformance(ctx);
+    pkiConformance(ctx);
     tenantBoundConformance(ctx);
   });
 }

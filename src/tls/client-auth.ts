@@ -24,7 +24,10 @@ export interface ClientAuthPolicy {
   readonly anchors: readonly X509Certificate[];
   /** Fingerprints of `anchors`, for fast membership. */
   readonly anchorFingerprints: ReadonlySet<string>;
-  /** Set when the domain's revocation information is unavailable: every certificate is refused. */
+  /**
+   * Set when the domain cannot check client certificates (its revocation information is unavailable,
+   * or none of its CAs can be trusted any more): every certificate is refused, for this reason.
+   */
   readonly unavailable?: string | undefined;
 }
 
@@ -69,7 +72,7 @@ export function checkClientCertificate(socket: TLSSocket, policy: ClientAuthPoli
   if (policy.mode === 'off') return OK_NONE;
   const leaf = socket.getPeerX509Certificate();
   if (!leaf) return policy.mode === 'required' ? fail('no client certificate') : OK_NONE;
-  if (policy.unavailable !== undefined) return fail(`revocation information unavailable (${policy.unavailable})`);
+  if (policy.unavailable !== undefined) return fail(policy.unavailable);
   const resumed = socket.isSessionReused();
   if (!resumed) {
     if (!socket.authorized) return fail(`certificate did not verify: ${String(socket.authorizationError ?? 'unknown error')}`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { generateKeyPair, exportPrivateKeyPem } from '../pki/keys.js';
 import { createRootCa, issueCertificate, type CertificateIssuer } from '../pki/issue-certificate.js';
-import { buildTlsSnapshot, SecureContextCache, type TlsDomainInput } from './tls-snapshot.js';
+import { buildTlsSnapshot, clientAuthPolicy, SecureContextCache, type TlsDomainInput } from './tls-snapshot.js';
 
 const DAY = 86_400_000;
 
@@ -79,5 +79,20 @@ describe('TlsSnapshot', () => {
     const policy = snap.resolve('api2.test')!.clientAuth;
     assert.equal(policy.mode, 'optional');
     assert.ok(policy.anchorFingerprints.has(new X509Certificate(ca.certPem).fingerprint256));
+  });
+});
+
+describe('clientAuthPolicy', () => {
+  it('fails closed: client certificates on with no CA left to trust refuses every certificate', async () => {
+    const now = Date.now();
+    const ca = await createRootCa({ commonName: 'trusted', notBefore: new Date(now - DAY), notAfter: new Date(now + DAY) });
+    assert.equal(clientAuthPolicy({ mode: 'off', depth: 3 }).mode, 'off');
+    for (const mode of ['required', 'optional'] as const) {
+      const none = clientAuthPolicy({ mode, depth: 3 });
+      assert.deepEqual([none.mode, none.anchors.length, none.unavailable], [mode, 0, 'no trusted certificate authority']);
+    }
+    const some = clientAuthPolicy({ mode: 'required', depth: 3, trustedCas: ca.certPem });
+    assert.deepEqual([some.anchors.length, some.unavailable], [1, undefined]);
+    assert.equal(clientAuthPolicy({ mode: 'required', depth: 3, trustedCas: ca.certPem, unavailable: 'revocation information unavailable (x)' }).unavailable, 'revocation information unavailable (x)');
   });
 });

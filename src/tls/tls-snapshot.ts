@@ -40,7 +40,7 @@ export interface TlsClientAuthInput {
    * must be one for each CA a client chain goes through (built-in CAs provide theirs).
    */
   readonly crls?: readonly string[] | undefined;
-  /** Why revocation information is missing: every client certificate is then refused. */
+  /** Why client certificates cannot be checked (e.g. revocation information unavailable): every one is then refused. */
   readonly unavailable?: string | undefined;
 }
 
@@ -56,10 +56,12 @@ export interface TlsDomainInput {
 
 const OFF: ClientAuthPolicy = Object.freeze({ mode: 'off', depth: 1, anchors: [], anchorFingerprints: new Set<string>(), unavailable: undefined });
 
+/** The policy of a domain. With client certificates on but no CA to trust, every certificate is refused (fail closed). */
 export function clientAuthPolicy(clientAuth: TlsClientAuthInput): ClientAuthPolicy {
-  if (clientAuth.mode === 'off' || !clientAuth.trustedCas) return OFF;
-  const anchors = splitPemCertificates(clientAuth.trustedCas).map((p) => new X509Certificate(p));
-  return Object.freeze({ mode: clientAuth.mode, depth: clientAuth.depth, anchors, anchorFingerprints: new Set(anchors.map((a) => a.fingerprint256)), unavailable: clientAuth.unavailable });
+  if (clientAuth.mode === 'off') return OFF;
+  const anchors = clientAuth.trustedCas ? splitPemCertificates(clientAuth.trustedCas).map((p) => new X509Certificate(p)) : [];
+  const unavailable = clientAuth.unavailable ?? (anchors.length === 0 ? 'no trusted certificate authority' : undefined);
+  return Object.freeze({ mode: clientAuth.mode, depth: clientAuth.depth, anchors, anchorFingerprints: new Set(anchors.map((a) => a.fingerprint256)), unavailable });
 }
 
 /**

@@ -109,6 +109,7 @@ export const BODIES: Readonly<Record<string, BodyFor>> = {
   DecisionInput: () => ({ comment: 'probe' }),
   AdminTokenInput: (o) => ({ name: 'probe-token', role: 'viewer', tenant: o.tenant }),
   CertificateAuthorityInput: () => ({ name: 'probe-ca' }),
+  CaSharingInput: () => ({ sharedWith: ['probe-tenant'] }),
   CertificateAuthorityImport: (_o, pki) => ({ name: 'probe-imported', certificate: pki.ca.certPem, key: pki.ca.keyPem }),
   IssueInput: (o) => ({ usage: 'client', application: o.application }),
   PkiRevokeInput: () => ({ reason: 'superseded' }),

@@ -7,61 +7,41 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { createRootCa, issueCertificate } from '../../src/pki/issue-certificate.js';
-import { runCommand, startGateway, startUpstream, type TestGateway, type TestUpstream } from './harness.js';
+import { runCommand, type TestGateway } from './harness.js';
+import { startPkiTestBed, type PkiTestBed } from './pki-testbed.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-const BIN = ['--import', 'tsx', join(ROOT, 'src/cli/bin.ts')];
 const HOST = 'mtls.pki.test';
-const DAY = 86_400_000;
 
 const run = runCommand;
 
 describe('PKI: onboarding a client with the built-in CA, revocation, CRL, OCSP, PKCS#12', () => {
+  let bed: PkiTestBed;
   let gw: TestGateway;
-  let up: TestUpstream;
   let work: string;
-  let env: NodeJS.ProcessEnv;
   let port: number;
   let httpBase: string;
-  const cli = (...args: string[]) => run(process.execPath, [...BIN, ...args], env);
+  const cli = (...args: string[]) => bed.cli(...args);
   /** curl through the mTLS domain: the HTTP status, or 0 when the handshake was refused. */
-  const curl = async (dir: string) => {
-    const r = await run('curl', ['-sS', '--max-time', '10', '--resolve', `${HOST}:${port}:127.0.0.1`, '--cacert', join(work, 'server-ca.pem'), '--cert', join(dir, 'cert.pem'), '--key', join(dir, 'key.pem'), '-o', '/dev/null', '-w', '%{http_code}', `https://${HOST}:${port}/echo`]);
-    return Number(r.stdout) || 0;
-  };
+  const curl = (dir: string) => bed.curl(dir, '/echo');
 
   before(async () => {
-    work = await mkdtemp(join(tmpdir(), 'portcullis-pki-'));
-    gw = await startGateway();
-    up = await startUpstream();
-    env = { PORTCULLIS_ADMIN_URL: gw.adminUrl, PORTCULLIS_ADMIN_TOKEN: gw.token, PORTCULLIS_CA_FILE: join(gw.dataDir, 'ca.pem') };
-    port = Number(new URL(gw.httpsUrl).port);
-    httpBase = gw.started.httpUrl!.replace('localhost', '127.0.0.1');
-    // The domain's own server certificate comes from elsewhere (a public CA, in real life).
-    const now = Date.now();
-    const serverCa = await createRootCa({ commonName: 'server ca', notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) });
-    const server = await issueCertificate({ issuer: serverCa, subjectCN: HOST, sans: [HOST], usage: 'server', notAfter: new Date(now + 10 * DAY) });
-    await writeFile(join(work, 'server-ca.pem'), serverCa.certPem);
-
+    bed = await startPkiTestBed(HOST);
+    ({ gw, work, port, httpBase } = bed);
     assert.equal((await cli('ca', 'create', 'clients', '--trust-domain', 'example.org')).code, 0);
     assert.equal((await cli('app', 'create', 'billing')).code, 0);
     await gw.apply({
-      certificates: [{ name: 'mtls', cert: server.certPem, key: server.keyPem }],
+      certificates: [{ name: 'mtls', cert: bed.server.certPem, key: bed.server.keyPem }],
       domains: [{ name: 'mtls', hosts: [HOST], certificate: 'mtls', clientAuth: { mode: 'required', authorities: ['clients'] } }],
-      services: [{ name: 'echo', upstream: { targets: [{ url: up.url }] }, routes: [{ name: 'echo', hosts: [HOST], paths: ['/echo'] }] }],
+      services: [{ name: 'echo', upstream: { targets: [{ url: bed.up.url }] }, routes: [{ name: 'echo', hosts: [HOST], paths: ['/echo'] }] }],
       applications: [{ name: 'billing' }],
     });
   });
 
   after(async () => {
-    await gw?.stop();
-    await up?.close();
-    await rm(work, { recursive: true, force: true });
+    await bed?.close();
   });
 
   it('issues a client certificate with the CLI; curl gets through; revoked, the same curl is refused within a second', async () => {

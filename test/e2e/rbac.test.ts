@@ -53,6 +53,7 @@ function permissionOf(operationId: string): string | null | undefined {
     getCertificateAuthorityChain: 'config.read',
     createCertificateAuthority: 'config.write',
     importCertificateAuthority: 'config.write',
+    shareCertificateAuthority: 'config.write',
     issueCertificate: 'credentials.write',
     listIssuedCertificates: 'config.read',
     getIssuedCertificate: 'config.read',

@@ -25,6 +25,11 @@ function table(out: (line: string) => void, rows: ReadonlyArray<Record<string, u
 
 const read = (file: string) => readFile(file, 'utf8');
 
+/** Tenant names from repeated and/or comma-separated options ("--with a --with b,c"). */
+function tenantList(values: readonly unknown[]): string[] {
+  return values.flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
+}
+
 export async function runCa(ctx: AccessCommandContext, v: Values, p: readonly string[]): Promise<number> {
   const base = `/admin/v1/tenants/${enc(ctx.tenant)}/cas`;
   const name = p[1];
@@ -36,6 +41,7 @@ export async function runCa(ctx: AccessCommandContext, v: Values, p: readonly st
       if (str(v, 'trust-domain')) body.trustDomain = str(v, 'trust-domain');
       if (str(v, 'client-days')) body.clientLifetimeDays = Number(str(v, 'client-days'));
       if (str(v, 'server-days')) body.serverLifetimeDays = Number(str(v, 'server-days'));
+      if (Array.isArray(v['share-with'])) body.sharedWith = tenantList(v['share-with']);
       const r = await ctx.client.request<{ name: string; subject: string; notAfter: string; fingerprint: string }>('POST', base, { body });
       if (v.json === true) ctx.out(JSON.stringify(r, null, 2));
       else ctx.out(`created CA ${r.name} (${r.subject}), valid until ${r.notAfter}`);
@@ -49,14 +55,26 @@ export async function runCa(ctx: AccessCommandContext, v: Values, p: readonly st
       const body: Record<string, unknown> = { name, certificate: await read(cert), key: await read(key) };
       if (str(v, 'root')) body.root = await read(str(v, 'root')!);
       if (str(v, 'trust-domain')) body.trustDomain = str(v, 'trust-domain');
+      if (Array.isArray(v['share-with'])) body.sharedWith = tenantList(v['share-with']);
       const r = await ctx.client.request<{ name: string; subject: string }>('POST', `${base}/import`, { body });
       ctx.out(`imported CA ${r.name} (${r.subject})`);
       return 0;
     }
+    case 'share': {
+      if (!name) throw new CliUsageError('ca share needs a NAME');
+      const sharedWith = tenantList(Array.isArray(v.with) ? v.with : []);
+      const r = await ctx.client.request<{ name: string; settings: { sharedWith?: string[] } }>('PUT', `${base}/${enc(name)}/sharing`, { body: { sharedWith } });
+      const list = r.settings.sharedWith ?? [];
+      ctx.out(list.length > 0 ? `CA ${r.name} is shared with ${list.join(', ')}` : `CA ${r.name} is shared with no other tenant`);
+      return 0;
+    }
     case 'list': {
-      const r = await ctx.client.request<{ items: Array<Record<string, unknown> & { settings: { source: string; trustDomain: string } }> }>('GET', base);
+      const r = await ctx.client.request<{ items: Array<Record<string, unknown> & { settings: { source: string; trustDomain: string; sharedWith?: string[] } }> }>('GET', base);
       if (v.json === true) ctx.out(JSON.stringify(r, null, 2));
-      else table(ctx.out, r.items.map((c) => ({ ...c, source: c.settings.source, trustDomain: c.settings.trustDomain })), ['name', 'source', 'trustDomain', 'notAfter', 'subject']);
+      else {
+        const rows = r.items.map((c) => ({ ...c, owner: c.tenant, source: c.settings.source, trustDomain: c.settings.trustDomain, sharedWith: c.settings.sharedWith?.join(',') || undefined }));
+        table(ctx.out, rows, ['name', 'owner', 'source', 'trustDomain', 'sharedWith', 'notAfter', 'subject']);
+      }
       return 0;
     }
     case 'export': {
@@ -70,7 +88,7 @@ export async function runCa(ctx: AccessCommandContext, v: Values, p: readonly st
       return 0;
     }
     default:
-      throw new CliUsageError('ca needs a subcommand: create | import | list | export');
+      throw new CliUsageError('ca needs a subcommand: create | import | share | list | export');
   }
 }
 

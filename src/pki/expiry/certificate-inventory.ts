@@ -13,6 +13,7 @@
  * tenant's administrator can reach).
  */
 
+import { parseCaRef } from '../ca-ref.js';
 import { X509Certificate } from 'node:crypto';
 import { Errors, GatewayError } from '../../core/errors.js';
 import type { AcmeCertificateRecord, CaRecord, ConfigRecord, IssuedCertificateRecord, Store, TenantScopeReader } from '../../storage/store.js';
@@ -173,7 +174,8 @@ export function buildInventory(input: InventoryInput, now: Date): InventoryEntry
   for (const c of input.issued) {
     const notAfter = Date.parse(c.notAfter);
     if (c.revokedAt !== null || notAfter < retainedAfter) continue;
-    const issuer = caIssuers.get(`${c.tenant}/${c.ca}`) ?? dn(leafOf(c.certPem)?.issuer ?? '');
+    const ca = parseCaRef(c.ca, c.tenant);
+    const issuer = caIssuers.get(`${ca.tenant}/${ca.name}`) ?? dn(leafOf(c.certPem)?.issuer ?? '');
     out.push({
       tenant: c.tenant,
       kind: 'issued',

@@ -3,12 +3,14 @@ import type { Kysely, Selectable } from 'kysely';
 import { gatewayError } from '../../core/errors.js';
 import type { CaRecord, CaSettings, CertificateRequestRecord, IssuedCertificateRecord, IssuedFilter, NewCa, NewIssuedCertificate, RevokedEntry, TenantPki, TenantPkiReader } from '../pki-records.js';
 import type { CertificateAuthoritiesTable, CertificateRequestsTable, Database, IssuedCertificatesTable } from './database.js';
+import { caRef, caVisibleTo, parseCaRef } from '../../pki/ca-ref.js';
 import { normaliseTimestamp } from './row-mapping.js';
+import { findTenantRow } from './tenants.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { SqlTenantPart } from './tenant-part.js';
 
 type CaRow = Selectable<CertificateAuthoritiesTable>;
-type IssuedRow = Selectable<IssuedCertificatesTable> & { ca_name: string };
+type IssuedRow = Selectable<IssuedCertificatesTable> & { ca_name: string; ca_tenant: string };
 
 /**
  * Serials are compared in one form: upper-case hex without separators, whole bytes (even length),
@@ -41,7 +43,7 @@ function toIssued(row: IssuedRow, tenant: string, dialect: SqlDialect): IssuedCe
   return {
     id: row.id,
     tenant,
-    ca: row.ca_name,
+    ca: caRef(row.ca_tenant, row.ca_name, tenant),
     serial: row.serial,
     usage: row.usage as IssuedCertificateRecord['usage'],
     subject: row.subject,
@@ -70,7 +72,7 @@ export async function loadPki(trx: Kysely<Database>, dialect: SqlDialect): Promi
   const revoked = await trx
     .selectFrom('issued_certificates as i')
     .innerJoin('certificate_authorities as c', 'c.id', 'i.ca_id')
-    .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+    .innerJoin('tenants as t', 't.id', 'c.tenant_id')
     .select(['t.name as tenant', 'c.name as ca', 'i.serial', 'i.fingerprint', 'i.revoked_at', 'i.revocation_reason'])
     .where('i.revoked_at', 'is not', null)
     .orderBy('i.serial')
@@ -95,10 +97,54 @@ export class SqlTenantPkiReader extends SqlTenantPart implements TenantPkiReader
     });
   }
 
+  listSharedCas(): Promise<CaRecord[]> {
+    return this.guard(async () => {
+      const rows = await this.db
+        .selectFrom('certificate_authorities as c')
+        .innerJoin('tenants as t', 't.id', 'c.tenant_id')
+        .selectAll('c')
+        .select('t.name as tenant_name')
+        .where('c.tenant_id', '<>', this.tenantId)
+        .orderBy('t.name')
+        .orderBy('c.name')
+        .execute();
+      return rows.map((r) => toCaRecord(r, r.tenant_name, this.dialect)).filter((c) => caVisibleTo(c.tenant, c.settings.sharedWith, this.tenant));
+    });
+  }
+
+  visibleCa(ref: string): Promise<CaRecord | undefined> {
+    return this.guard(async () => {
+      const { tenant, name } = parseCaRef(ref, this.tenant);
+      if (tenant === this.tenant) return this.getCa(name);
+      const owner = await findTenantRow(this.db, tenant);
+      if (!owner) return undefined;
+      const row = await this.db.selectFrom('certificate_authorities').selectAll().where('tenant_id', '=', owner.id).where('name', '=', name).executeTakeFirst();
+      const ca = row && toCaRecord(row, owner.name, this.dialect);
+      return ca && caVisibleTo(ca.tenant, ca.settings.sharedWith, this.tenant) ? ca : undefined;
+    });
+  }
+
+  caIssued(ca: string, serial: string): Promise<boolean> {
+    return this.guard(async () => {
+      const s = normaliseSerial(serial);
+      if (!s) return false;
+      const row = await this.db
+        .selectFrom('issued_certificates as i')
+        .innerJoin('certificate_authorities as c', 'c.id', 'i.ca_id')
+        .select('i.id')
+        .where('c.tenant_id', '=', this.tenantId)
+        .where('c.name', '=', ca)
+        .where('i.serial', '=', s)
+        .executeTakeFirst();
+      return row !== undefined;
+    });
+  }
+
   listIssued(filter: IssuedFilter = {}): Promise<IssuedCertificateRecord[]> {
     return this.guard(async () => {
+      const ca = filter.ca === undefined ? undefined : parseCaRef(filter.ca, this.tenant);
       const rows = await this.issued()
-        .$if(filter.ca !== undefined, (qb) => qb.where('c.name', '=', filter.ca ?? ''))
+        .$if(ca !== undefined, (qb) => qb.where('c.name', '=', ca?.name ?? '').where('ct.name', '=', ca?.tenant ?? ''))
         .$if(filter.application !== undefined, (qb) => qb.where('i.application', '=', filter.application ?? ''))
         .$if(filter.expiringBefore !== undefined, (qb) => qb.where('i.not_after', '<', normaliseTimestamp(filter.expiringBefore ?? '', 'expiringBefore')))
         .orderBy('i.not_after')
@@ -151,8 +197,9 @@ export class SqlTenantPkiReader extends SqlTenantPart implements TenantPkiReader
     return this.db
       .selectFrom('issued_certificates as i')
       .innerJoin('certificate_authorities as c', 'c.id', 'i.ca_id')
+      .innerJoin('tenants as ct', 'ct.id', 'c.tenant_id')
       .selectAll('i')
-      .select('c.name as ca_name')
+      .select(['c.name as ca_name', 'ct.name as ca_tenant'])
       .where('i.tenant_id', '=', this.tenantId);
   }
 }
@@ -192,9 +239,24 @@ export class SqlTenantPki extends SqlTenantPkiReader implements TenantPki {
     });
   }
 
+  updateCaSettings(name: string, settings: CaSettings): Promise<CaRecord | undefined> {
+    return this.guard(async () => {
+      const row = await this.db
+        .updateTable('certificate_authorities')
+        .set({ spec: JSON.stringify(settings) })
+        .where('tenant_id', '=', this.tenantId)
+        .where('name', '=', name)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      this.onWrite();
+      return toCaRecord(row, this.tenant, this.dialect);
+    });
+  }
+
   recordIssued(input: NewIssuedCertificate): Promise<IssuedCertificateRecord> {
     return this.guard(async () => {
-      const ca = await this.cas().select('id').where('name', '=', input.ca).executeTakeFirst();
+      const ca = await this.visibleCa(input.ca);
       if (!ca) throw gatewayError('NOT_FOUND', `Certificate authority "${input.ca}" not found`);
       const id = randomUUID();
       await this.db
