@@ -134,10 +134,19 @@ describe('certificate inventory', () => {
     assert.equal(filterInventory(entries, {}, new Date(NOW)).length, entries.length);
   });
 
+  it("lists a CA another tenant shares as the tenant's trusted CA owner/name; its certificates name the owner's CA as issuer", () => {
+    const ca = input.cas[0]!;
+    const mine = { ...issued('retail', 'acme/clients', 'BB01', NOW + 5 * DAY), certPem: '' };
+    const entries = buildInventory({ objects: [], cas: [], sharedCas: { tenant: 'retail', cas: [ca] }, issued: [mine] }, new Date(NOW));
+    assert.deepEqual(entries.map((e) => `${e.tenant} ${e.kind} ${e.name}`), ['retail issued BB01', 'retail trusted acme/clients', 'retail trusted acme/clients/root']);
+    assert.equal(entries[0]!.issuer, 'CN=Partner CA');
+  });
+
   it('reads one tenant through its scope', async () => {
     const scope = {
+      tenant: 'acme',
       listAll: async (kind: string) => input.objects.filter((o) => o.kind === kind) as ConfigRecord[],
-      pki: { listCas: async () => input.cas, listIssued: async () => input.issued },
+      pki: { listCas: async () => input.cas, listSharedCas: async () => [], listIssued: async () => input.issued },
     };
     const read = await readTenantInventoryInput(scope as never);
     assert.equal(read.listener, undefined);

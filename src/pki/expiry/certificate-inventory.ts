@@ -62,6 +62,11 @@ export interface InventoryInput {
   /** Config objects; only `certificate` and `domain` ones are read. */
   readonly objects: ReadonlyArray<Pick<ConfigRecord, 'tenant' | 'kind' | 'name' | 'spec'>>;
   readonly cas: readonly CaRecord[];
+  /**
+   * In one tenant's inventory: the CAs other tenants share with it, listed as its trusted CAs under
+   * `<owner>/<name>` (the whole inventory lists them once, under their owner, in `cas`).
+   */
+  readonly sharedCas?: { readonly tenant: string; readonly cas: readonly CaRecord[] } | undefined;
   /** Issued certificates; revoked ones are skipped. */
   readonly issued: readonly IssuedCertificateRecord[];
   /** Certificates obtained by ACME for domains (served, renewed by the gateway). */
@@ -163,12 +168,14 @@ export function buildInventory(input: InventoryInput, now: Date): InventoryEntry
   for (const c of input.acme ?? []) add(c.tenant, 'served', 'acme', c.domain, 'automatic', leafOf(c.certPem));
 
   const caIssuers = new Map<string, string>();
-  for (const ca of input.cas) {
+  const addCa = (ca: CaRecord, tenant: string, name: string) => {
     const issuing = leafOf(ca.certPem);
     if (issuing) caIssuers.set(`${ca.tenant}/${ca.name}`, dn(issuing.subject));
-    add(ca.tenant, 'trusted', ca.settings.source, ca.name, 'manual', issuing);
-    if (ca.rootCertPem) add(ca.tenant, 'trusted', ca.settings.source, `${ca.name}/root`, 'manual', leafOf(ca.rootCertPem));
-  }
+    add(tenant, 'trusted', ca.settings.source, name, 'manual', issuing);
+    if (ca.rootCertPem) add(tenant, 'trusted', ca.settings.source, `${name}/root`, 'manual', leafOf(ca.rootCertPem));
+  };
+  for (const ca of input.cas) addCa(ca, ca.tenant, ca.name);
+  for (const ca of input.sharedCas?.cas ?? []) addCa(ca, input.sharedCas!.tenant, `${ca.tenant}/${ca.name}`);
 
   const retainedAfter = t - ISSUED_EXPIRED_RETENTION_DAYS * DAY;
   for (const c of input.issued) {
@@ -207,8 +214,8 @@ export function filterInventory(entries: readonly InventoryEntry[], filter: Inve
 
 /** What one tenant's inventory is built from, read through its scope. */
 export async function readTenantInventoryInput(scope: TenantScopeReader, acme: readonly AcmeCertificateRecord[] = []): Promise<InventoryInput> {
-  const [certificates, domains, cas, issued] = await Promise.all([scope.listAll('certificate'), scope.listAll('domain'), scope.pki.listCas(), scope.pki.listIssued()]);
-  return { objects: [...certificates, ...domains], cas, issued, acme: acme.filter((c) => c.tenant === scope.tenant) };
+  const [certificates, domains, cas, shared, issued] = await Promise.all([scope.listAll('certificate'), scope.listAll('domain'), scope.pki.listCas(), scope.pki.listSharedCas(), scope.pki.listIssued()]);
+  return { objects: [...certificates, ...domains], cas, sharedCas: { tenant: scope.tenant, cas: shared }, issued, acme: acme.filter((c) => c.tenant === scope.tenant) };
 }
 
 /** What the whole inventory is built from: every tenant's objects, CAs and issued certificates. */
