@@ -9,7 +9,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createServer as createHttpsServer } from 'node:https';
+import acme from 'acme-client';
 import pino from 'pino';
+import { createRootCa, issueCertificate } from '../pki/issue-certificate.js';
 import { AcmeDomainSchema } from '../model/acme.js';
 import { DomainSpecSchema } from '../model/domain.js';
 import { SecretBox } from '../secrets/secret-box.js';
@@ -101,5 +104,46 @@ describe('ACME manager', () => {
     await manager.settle();
     assert.equal(orders, 0);
     await manager.stop();
+  });
+
+  it("trusts a directory's own CA (directoryCa) for that domain's order only", async () => {
+    const now = Date.now();
+    const ca = await createRootCa({ commonName: 'private acme ca', notBefore: new Date(now - DAY), notAfter: new Date(now + DAY) });
+    const leaf = await issueCertificate({ issuer: ca, subjectCN: 'localhost', sans: ['localhost'], usage: 'server', notAfter: new Date(now + DAY) });
+    const server = createHttpsServer({ cert: leaf.certPem, key: leaf.keyPem }, (_req, res) => res.end('{}'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `https://localhost:${(server.address() as { port: number }).port}/directory`;
+    const reached = new Map<string, string>();
+    const obtain = async (tenant: string): Promise<ObtainedCertificate> => {
+      // What acme-client does: a request through its process-wide axios instance.
+      reached.set(tenant, await acme.axios.get(url).then(() => 'ok', (err: Error) => err.message));
+      throw new Error('stop here');
+    };
+    const manager = new AcmeManager({ store: store.acme, secrets, logger: pino({ level: 'silent' }), now: () => now, obtain });
+    manager.start();
+    // acme-client retries a failed connection 5 times over 75 s; one attempt says enough here.
+    const settings = acme.axios.defaults.acmeSettings;
+    const retries = settings.retryMaxAttempts;
+    settings.retryMaxAttempts = 0;
+    try {
+      const domain = (tenant: string, directoryCa?: string): PlannedDomain => ({
+        tenant,
+        spec: DomainSpecSchema.parse({ name: 'api', hosts: ['api.example.test'], acme: AcmeDomainSchema.parse({ directory: url, ...(directoryCa ? { directoryCa } : {}) }) }),
+        certificate: undefined,
+        acme: undefined,
+      });
+      await store.transaction(async (tx) => {
+        for (const t of ['with-ca', 'without-ca']) await tx.tenants.create(t);
+      });
+      manager.update({ domains: [domain('with-ca', ca.certPem), domain('without-ca')] });
+      await manager.settle();
+      assert.equal(reached.get('with-ca'), 'ok');
+      assert.notEqual(reached.get('without-ca'), undefined);
+      assert.notEqual(reached.get('without-ca'), 'ok', 'the same server, without that CA, is not trusted');
+    } finally {
+      settings.retryMaxAttempts = retries;
+      await manager.stop();
+      server.close();
+    }
   });
 });

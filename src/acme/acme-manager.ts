@@ -13,6 +13,7 @@
  * Time comes from an injectable clock, so renewal can be tested without waiting.
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { Agent as HttpsAgent } from 'node:https';
 import acme from 'acme-client';
@@ -73,7 +74,10 @@ export class AcmeManager {
   private timer: NodeJS.Timeout | undefined;
   private readonly holder = `node-${randomUUID()}`;
   private readonly now: () => number;
+  /** HTTPS agents trusting a directory's own CA (`directoryCa`), by that PEM bundle. */
   private readonly agents = new Map<string, HttpsAgent>();
+  /** The agent of the order running in the current async context, for acme-client's requests. */
+  private readonly orderAgent = new AsyncLocalStorage<HttpsAgent | undefined>();
   private interceptor: number | undefined;
   private stopped = false;
 
@@ -87,11 +91,11 @@ export class AcmeManager {
     const every = this.opts.checkInterval ?? 60_000;
     this.timer = setInterval(() => this.check(), every);
     this.timer.unref();
-    // acme-client talks through one shared axios instance: route requests to a directory that has
-    // its own trusted CA (a private ACME server) through an agent trusting it. Other URLs are untouched.
+    // acme-client talks through one process-wide axios instance. An order for a directory with its
+    // own trusted CA (a private ACME server) runs with that CA's agent in its async context, so its
+    // requests, and only its, trust that CA: one tenant's directoryCa never applies to another's order.
     this.interceptor = acme.axios.interceptors.request.use((config) => {
-      const url = config.url ? new URL(config.url, config.baseURL) : undefined;
-      const agent = url && this.agents.get(url.origin);
+      const agent = this.orderAgent.getStore();
       if (agent) config.httpsAgent = agent;
       return config;
     });
@@ -105,9 +109,14 @@ export class AcmeManager {
       // The plan keeps secrets sealed: open the EAB MAC key for the order.
       const cfg = (openSecrets(this.opts.secrets, 'domain', d.tenant, d.spec as unknown as Record<string, unknown>) as unknown as DomainSpec).acme!;
       next.set(`${d.tenant}/${d.spec.name}`, { tenant: d.tenant, domain: d.spec.name, hosts: d.spec.hosts, cfg, current: d.acme });
-      if (cfg.directoryCa && !this.agents.has(new URL(cfg.directory).origin)) this.agents.set(new URL(cfg.directory).origin, new HttpsAgent({ ca: cfg.directoryCa, keepAlive: true }));
     }
     this.domains = next;
+    const inUse = new Set([...next.values()].map((d) => d.cfg.directoryCa));
+    for (const [ca, agent] of this.agents) {
+      if (inUse.has(ca)) continue;
+      agent.destroy();
+      this.agents.delete(ca);
+    }
     this.check();
   }
 
@@ -186,7 +195,7 @@ export class AcmeManager {
         ((tenant, hosts, cfg) => obtainCertificate({ store, secrets: this.opts.secrets, challenges: this.challenges, logger, onTlsAlpnPublished: () => this.tlsAlpn.setActive(true) }, tenant, hosts, cfg));
       let cert: ObtainedCertificate;
       try {
-        cert = await obtain(d.tenant, d.hosts, d.cfg);
+        cert = await this.orderAgent.run(this.agentFor(d.cfg.directoryCa), () => obtain(d.tenant, d.hosts, d.cfg));
       } catch (err) {
         const failures = (renewal?.failures ?? 0) + 1;
         const base = this.opts.retryBase ?? 300_000;
@@ -214,6 +223,13 @@ export class AcmeManager {
     } finally {
       await store.releaseLease(lease, this.holder).catch(() => undefined);
     }
+  }
+
+  private agentFor(directoryCa: string | undefined): HttpsAgent | undefined {
+    if (directoryCa === undefined) return undefined;
+    let agent = this.agents.get(directoryCa);
+    if (!agent) this.agents.set(directoryCa, (agent = new HttpsAgent({ ca: directoryCa, keepAlive: true })));
+    return agent;
   }
 
   async stop(): Promise<void> {
