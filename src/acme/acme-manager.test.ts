@@ -122,7 +122,7 @@ describe('ACME manager', () => {
     const manager = new AcmeManager({ store: store.acme, secrets, logger: pino({ level: 'silent' }), now: () => now, obtain });
     manager.start();
     // acme-client retries a failed connection 5 times over 75 s; one attempt says enough here.
-    const settings = acme.axios.defaults.acmeSettings;
+    const settings = (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings;
     const retries = settings.retryMaxAttempts;
     settings.retryMaxAttempts = 0;
     try {
