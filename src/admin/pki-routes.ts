@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { DurationSchema, NameSchema } from '../model/common.js';
 import { CaRefSchema } from '../pki/ca-ref.js';
-import { CaImportSchema, CaInputSchema, CaSharingInputSchema, CertificateRequestInputSchema, ChainInstallInputSchema, IssueInputSchema, PkiRevokeInputSchema } from '../model/pki.js';
+import { CaImportSchema, CaInputSchema, CaRevokeInputSchema, CaSharingInputSchema, CertificateRequestInputSchema, ChainInstallInputSchema, IssueInputSchema, PkiRevokeInputSchema } from '../model/pki.js';
 import { Errors, GatewayError } from '../core/errors.js';
 import { CertificateSpecSchema } from '../model/certificate.js';
 import type { AdminRoute, NamedSchema } from './admin-routes.js';
@@ -39,6 +39,7 @@ const CaViewSchema = z
       serverLifetimeDays: z.number(),
       description: z.string().optional(),
       sharedWith: z.array(z.string()).optional().describe('Tenants the CA is shared with (shown to its owner only)'),
+      sharedServerCertificates: z.boolean().describe('Whether tenants it is shared with may have it issue server certificates'),
     }),
     certificate: z.string().describe('The issuing certificate, PEM'),
     root: z.string().nullable().describe('The root above it, PEM'),
@@ -157,6 +158,24 @@ export function pkiRoutes(): AdminRoute[] {
       errors: WRITE,
       async handle(req) {
         return { status: 200, body: await req.pki.share(req.params.tenant!, req.params.ca!, req.body) };
+      },
+    },
+    {
+      method: 'POST',
+      path: `${T}/cas/{ca}/revoke`,
+      operationId: 'revokeByCertificateAuthority',
+      summary: "An own CA's owner revokes any certificate it issued, by serial, including those tenants it is shared with obtained",
+      tag: 'PKI',
+      permission: onTenant('credentials.write'),
+      body: one('CaRevokeInput', CaRevokeInputSchema),
+      success: {
+        status: 200,
+        description: 'The revocation',
+        body: one('CaRevocation', z.object({ serial: z.string(), tenant: z.string().describe('The tenant the certificate was issued to'), revokedAt: z.string(), revocationReason: z.string() }).strict()),
+      },
+      errors: WRITE,
+      async handle(req) {
+        return { status: 200, body: await req.pki.revokeIssuedByCa(req.params.tenant!, req.params.ca!, req.body) };
       },
     },
     {

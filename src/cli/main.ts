@@ -230,16 +230,24 @@ Cost is in US dollars at the catalogue or built-in prices (docs/llm.md).`,
     "Manage the tenant's built-in certificate authorities",
     `Usage: portcullis ca create NAME [--key-type ec-p256|rsa-2048|rsa-3072] [--trust-domain DOMAIN]
                                 [--client-days 90] [--server-days 90] [--share-with TENANT...]
+                                [--share-server-certificates]
        portcullis ca import NAME --cert FILE --key FILE [--root FILE] [--share-with TENANT...]
-       portcullis ca share NAME [--with TENANT...]   (replaces the list; none: shared with nobody)
+       portcullis ca share NAME [--with TENANT...] [--server-certificates]
+                                                     (replaces the list; none: shared with nobody)
+       portcullis ca revoke NAME SERIAL [--reason keyCompromise|…]
+                                                     (any certificate the CA issued, whoever asked)
        portcullis ca list                            (own CAs, then those shared with this tenant)
        portcullis ca export NAME [--out FILE]        (the CA chain, PEM)
 
 A CA another tenant shares is named OWNER/NAME (e.g. cert issue --ca platform/clients): it issues
-certificates for this tenant's own applications and hosts, and domains may trust it.`,
+client certificates for this tenant's own applications (server certificates for its own hosts only
+when the owner allows it), and domains may trust it.`,
     {
       'share-with': { type: 'string', multiple: true },
+      'share-server-certificates': { type: 'boolean' },
       with: { type: 'string', multiple: true },
+      'server-certificates': { type: 'boolean' },
+      reason: { type: 'string' },
       'key-type': { type: 'string' },
       'trust-domain': { type: 'string' },
       'client-days': { type: 'string' },

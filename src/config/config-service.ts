@@ -25,7 +25,7 @@ import { LlmPolicySpecSchema } from '../llm/model/llm-policy-spec.js';
 import type { ProviderRegistry } from '../llm/providers/provider-registry.js';
 import { LlmProviderSpecSchema } from '../llm/model/llm-provider-spec.js';
 import type { PluginRegistry } from '../pipeline/plugin.js';
-import { planSnapshot } from '../snapshot/plan.js';
+import { planSnapshot, type SnapshotPlan } from '../snapshot/plan.js';
 import { isNotLoaded } from '../audit/audited-write.js';
 import { auditEntry, SYSTEM_CONTEXT, type AuditContext, type AuditFacts } from '../audit/audit-context.js';
 import type { AuditLinker, CaRecord } from '../storage/store.js';
@@ -271,14 +271,16 @@ export class ConfigService {
         }
       }
       await removeObject(scope, kind, name);
+      let plan;
       try {
-        await this.validateCandidate(tx, tenant, []);
+        plan = await this.planCandidate(tx, tenant, []);
       } catch (err) {
         // What a deletion breaks is a reference to the deleted object: the deletion conflicts with it.
         if (!(err instanceof GatewayError) || err.code !== Errors.VALIDATION.code) throw err;
         const first = err.details?.[0];
         throw gatewayError('CONFLICT', `${kind} "${name}" is still in use${first ? `: ${first.path}: ${first.message}` : ''}`, err.details, err);
       }
+      refuseUnresolved(plan, tenant, []);
       await this.audit(tx, [{ tenant, action: `${kind}.delete`, object: { kind, name }, before: redactSecrets(kind, existing.spec) }]);
     });
     await this.notify();
@@ -399,16 +401,17 @@ export class ConfigService {
    * and plans it. Throws (rolling the transaction back) when the result would not load.
    */
   private async validateCandidate(tx: StoreTx, tenant: string, rewrites: readonly PathRewrite[]): Promise<void> {
+    refuseUnresolved(await this.planCandidate(tx, tenant, rewrites), tenant, rewrites);
+  }
+
+  /** Plans the configuration as the transaction sees it; throws (rolling back) when it would not load. */
+  private async planCandidate(tx: StoreTx, tenant: string, rewrites: readonly PathRewrite[]): Promise<SnapshotPlan> {
     const dump = await candidateDump(tx.planning, tenant);
-    let plan;
     try {
-      plan = planSnapshot(dump, this.deps.plugins, this.deps.providers);
+      return planSnapshot(dump, this.deps.plugins, this.deps.providers);
     } catch (err) {
       throw remapPlanError(err, rewrites);
     }
-    // Other tenants' references are theirs to fix: an owner may stop sharing a CA at any time.
-    const own = plan.unresolvedAuthorities.filter((u) => u.tenant === tenant).map((u) => u.detail);
-    if (own.length > 0) throw remapPlanError(gatewayError('VALIDATION', 'Configuration is invalid', own), rewrites);
   }
 
   /** Appends audit entries for this service's actor inside `tx`. */
@@ -428,6 +431,16 @@ export class ConfigService {
       // The change is committed; the snapshot manager's revision polling picks it up and logs failures.
     }
   }
+}
+
+/**
+ * Refuses a write by `tenant` while one of its domains trusts a CA that is absent or no longer
+ * shared with it. Other tenants' such references are theirs to fix: an owner may stop sharing a CA
+ * at any time, and that must not block anyone else's writes.
+ */
+function refuseUnresolved(plan: SnapshotPlan, tenant: string, rewrites: readonly PathRewrite[]): void {
+  const own = plan.unresolvedAuthorities.filter((u) => u.tenant === tenant).map((u) => u.detail);
+  if (own.length > 0) throw remapPlanError(gatewayError('VALIDATION', 'Configuration is invalid', own), rewrites);
 }
 
 /** Deletes an object and what only it owns (an application's credentials and subscriptions). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { REVOCATION_REASONS, type RevocationReason } from '../pki/crl.js';
-import { SharedWithSchema } from '../pki/ca-ref.js';
+import { SharedServerCertificatesSchema, SharedWithSchema } from '../pki/ca-ref.js';
 import { NameSchema } from './common.js';
 
 const KeyTypeSchema = z.enum(['ec-p256', 'rsa-2048', 'rsa-3072']).default('ec-p256').describe('Key type of the CA (and of keys it generates): EC P-256 (default), RSA 2048 or 3072');
@@ -20,6 +20,7 @@ const CaSettingsShape = {
   serverLifetimeDays: Lifetime(90).describe('Default lifetime of server certificates, in days (default 90)'),
   description: z.string().max(500).optional(),
   sharedWith: SharedWithSchema.default([]),
+  sharedServerCertificates: SharedServerCertificatesSchema.default(false),
 };
 
 /** Creating a CA: the gateway generates a root and an issuing intermediate. */
@@ -48,7 +49,7 @@ const HostSchema = z
   .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'must be a host name');
 
 /** Which other tenants may use a CA (replaces the list; `[]` shares it with nobody). */
-export const CaSharingInputSchema = z.object({ sharedWith: SharedWithSchema }).strict();
+export const CaSharingInputSchema = z.object({ sharedWith: SharedWithSchema, sharedServerCertificates: SharedServerCertificatesSchema.default(false) }).strict();
 
 /** Asking a CA for a certificate. */
 export const IssueInputSchema = z
@@ -72,7 +73,14 @@ export const IssueInputSchema = z
 /** The RFC 5280 reasons a revocation may give (removeFromCRL is for delta CRLs, never a revocation). */
 const REVOKE_REASONS = REVOCATION_REASONS.filter((r) => r !== 'removeFromCRL') as [Exclude<RevocationReason, 'removeFromCRL'>, ...Array<Exclude<RevocationReason, 'removeFromCRL'>>];
 
-export const PkiRevokeInputSchema = z.object({ reason: z.enum(REVOKE_REASONS).default('unspecified').describe('RFC 5280 reason code') }).strict();
+const RevokeReasonSchema = z.enum(REVOKE_REASONS).default('unspecified').describe('RFC 5280 reason code');
+
+export const PkiRevokeInputSchema = z.object({ reason: RevokeReasonSchema }).strict();
+
+/** A CA owner revoking by serial any certificate its CA issued (including for tenants it is shared with). */
+export const CaRevokeInputSchema = z
+  .object({ serial: z.string().regex(/^[0-9A-Fa-f:]{1,100}$/, 'must be a hex serial number (colons allowed)').describe('Serial number, hex'), reason: RevokeReasonSchema })
+  .strict();
 
 /** A key and CSR for one of the tenant's own certificates, to take to a public CA. */
 export const CertificateRequestInputSchema = z

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { gatewayError } from '../core/errors.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
+import { stillTrusted, type ClientAuthPolicy } from '../tls/client-auth.js';
 import type { ConnectionTls } from '../tls/tls-edge.js';
 import { runRequestHooks, type HookChain } from './compiled-route.js';
 import { RequestContext, requestAuthority } from './context.js';
@@ -82,6 +83,20 @@ function misdirected(tls: ConnectionTls, host: string, snapshot: Snapshot): bool
   return tls.domain.clientAuth.mode !== 'off' && tls.servername !== undefined && host !== tls.servername;
 }
 
+const kTrustedUnder = Symbol('portcullis.trustedUnder');
+
+/**
+ * Whether the connection's client certificate is accepted by its domain's policy in `snapshot`:
+ * the handshake's policy, or a later one it still satisfies (checked once per connection and policy).
+ */
+function trustedNow(tls: ConnectionTls & { [kTrustedUnder]?: ClientAuthPolicy }, snapshot: Snapshot): boolean {
+  const current = snapshot.tls?.resolve(tls.servername)?.clientAuth;
+  if (current === undefined || current === tls.domain.clientAuth || current === tls[kTrustedUnder]) return true;
+  if (!stillTrusted(tls.clientCert!, current)) return false;
+  tls[kTrustedUnder] = current;
+  return true;
+}
+
 /**
  * The HTTP entry point of the data plane: route, request phases, terminal handler; log phase on close.
  * Never throws: every failure becomes a registry error response (or a cut stream once it started).
@@ -145,14 +160,18 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
       return;
     }
     if (deps.internal !== undefined && path.startsWith(INTERNAL_PREFIX) && deps.internal(ctx, snapshot)) return;
-    // A connection admitted before its certificate was revoked: refused from the next request on,
-    // and closed (new connections are refused in the handshake, by the CRL).
+    // A connection admitted before its certificate was revoked, or before its domain stopped trusting
+    // the issuer: refused from the next request on, and closed (new connections are refused in the
+    // handshake, by the CRL and the domain's CAs).
     const cert = tls?.clientCert;
-    if (cert !== undefined && snapshot.pki !== undefined && snapshot.pki.revokedFingerprints.has(cert.fingerprint256)) {
-      const socket = ctx.socket;
-      res.once('finish', () => socket.destroy());
-      ctx.fail(gatewayError('CLIENT_CERT_REVOKED'));
-      return;
+    if (cert !== undefined) {
+      const refusal = snapshot.pki?.revokedFingerprints.has(cert.fingerprint256) ? 'CLIENT_CERT_REVOKED' : trustedNow(tls!, snapshot) ? undefined : 'CLIENT_CERT_UNTRUSTED';
+      if (refusal !== undefined) {
+        const socket = ctx.socket;
+        res.once('finish', () => socket.destroy());
+        ctx.fail(gatewayError(refusal));
+        return;
+      }
     }
     const method = req.method ?? 'GET';
     const hit = snapshot.router.match(method, ctx.host, path);

@@ -25,6 +25,10 @@ export const SharedWithSchema = z
   .max(1000)
   .describe('Other tenants that may trust this CA (as "<owner>/<name>") and have it issue certificates for their own applications and hosts');
 
+export const SharedServerCertificatesSchema = z
+  .boolean()
+  .describe("Whether tenants it is shared with may have it issue server certificates, for hosts their domains cover and no other tenant's domain overlaps (default: client certificates only)");
+
 export interface CaAddress {
   /** The tenant that owns the CA. */
   readonly tenant: string;

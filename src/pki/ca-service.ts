@@ -16,13 +16,13 @@ import { auditedWrite, type AuditedResult } from '../audit/audited-write.js';
 import { parseInput } from '../config/input-validation.js';
 import type { SecretSealer } from '../config/secret-sealing.js';
 import { gatewayError } from '../core/errors.js';
-import { CaImportSchema, CaInputSchema, CaSharingInputSchema, CertificateRequestInputSchema, ChainInstallInputSchema, IssueInputSchema, PkiRevokeInputSchema } from '../model/pki.js';
+import { CaImportSchema, CaInputSchema, CaRevokeInputSchema, CaSharingInputSchema, CertificateRequestInputSchema, ChainInstallInputSchema, IssueInputSchema, PkiRevokeInputSchema } from '../model/pki.js';
 import { checkCertificateChain } from './chain-check.js';
 import { createCsr } from './csr.js';
-import type { AuditLinker, CaRecord, CertificateRequestRecord, IssuedCertificateRecord, Store, StoreTx, TenantPki } from '../storage/store.js';
+import type { AuditLinker, CaRecord, CaRevocation, CertificateRequestRecord, IssuedCertificateRecord, Store, StoreTx, TenantPki } from '../storage/store.js';
 import { createCaHierarchy, importCa } from './ca-hierarchy.js';
-import { caRef } from './ca-ref.js';
-import { CsrError, parseCsr } from './csr.js';
+import { caRef, parseCaRef } from './ca-ref.js';
+import { issuanceNames } from './issuance-policy.js';
 import { issueCertificate } from './issue-certificate.js';
 import { buildPkcs12 } from './pkcs12.js';
 import { pkiUrls } from './pki-urls.js';
@@ -96,21 +96,13 @@ function issuedView(r: IssuedCertificateRecord): Omit<IssuedCertificateRecord, '
   return rest;
 }
 
-/** `pattern` (exact or `*.example.com`) covers `host`. */
-function covers(pattern: string, host: string): boolean {
-  if (pattern === host) return true;
-  if (!pattern.startsWith('*.')) return false;
-  const dot = host.indexOf('.');
-  return dot > 0 && host.slice(dot + 1) === pattern.slice(2);
-}
-
-type CaSettingsInput = Pick<CaRecord['settings'], 'keyType' | 'trustDomain' | 'clientLifetimeDays' | 'serverLifetimeDays' | 'description'> & { sharedWith: string[] };
+type CaSettingsInput = Pick<CaRecord['settings'], 'keyType' | 'trustDomain' | 'clientLifetimeDays' | 'serverLifetimeDays' | 'description'> & { sharedWith: string[]; sharedServerCertificates: boolean };
 
 /** The stored settings of a new CA of `tenant` (VALIDATION when it would share with itself). */
 function settingsOf(tenant: string, spec: CaSettingsInput): Omit<CaRecord['settings'], 'source'> {
   checkSharedWith(tenant, spec.sharedWith);
-  const { keyType, trustDomain, clientLifetimeDays, serverLifetimeDays, description } = spec;
-  return { keyType, trustDomain, clientLifetimeDays, serverLifetimeDays, description, sharedWith: [...new Set(spec.sharedWith)] };
+  const { keyType, trustDomain, clientLifetimeDays, serverLifetimeDays, description, sharedServerCertificates } = spec;
+  return { keyType, trustDomain, clientLifetimeDays, serverLifetimeDays, description, sharedWith: [...new Set(spec.sharedWith)], sharedServerCertificates };
 }
 
 function checkSharedWith(tenant: string, sharedWith: readonly string[]): void {
@@ -132,11 +124,12 @@ export class CaService {
   view(ca: CaRecord, viewer: string = ca.tenant): CaView {
     const cert = new X509Certificate(ca.certPem);
     const urls = pkiUrls(this.deps.baseUrl(), ca.tenant, ca.name);
-    const { sharedWith, ...settings } = ca.settings;
+    const { sharedWith, sharedServerCertificates, ...settings } = ca.settings;
+    const sharing = { sharedWith: sharedWith ?? [], sharedServerCertificates: sharedServerCertificates === true };
     return {
       name: caRef(ca.tenant, ca.name, viewer),
       tenant: ca.tenant,
-      settings: viewer === ca.tenant ? { ...settings, sharedWith: sharedWith ?? [] } : settings,
+      settings: viewer === ca.tenant ? { ...settings, ...sharing } : { ...settings, sharedServerCertificates: sharing.sharedServerCertificates },
       certificate: ca.certPem,
       root: ca.rootCertPem,
       subject: cert.subject.replace(/\n/g, ', '),
@@ -206,21 +199,43 @@ export class CaService {
   }
 
   /**
-   * Replaces the list of tenants an own CA is shared with. Those tenants may trust it in their
-   * domains and have it issue for their own applications and hosts; a tenant dropped from the list
-   * can do neither any more, and its domains stop accepting the CA's certificates at once.
+   * Replaces the list of tenants an own CA is shared with (and whether they may have it issue server
+   * certificates). Those tenants may trust it in their domains and have it issue for their own
+   * applications (and hosts); a tenant dropped from the list can do neither any more, and its
+   * domains stop accepting the CA's certificates at once.
    */
-  async share(tenant: string, name: string, input: unknown): Promise<CaView> {
-    const { sharedWith } = parseInput(CaSharingInputSchema, input, 'CA sharing');
+  async share(tenant: string, ref: string, input: unknown): Promise<CaView> {
+    const { sharedWith, sharedServerCertificates } = parseInput(CaSharingInputSchema, input, 'CA sharing');
     checkSharedWith(tenant, sharedWith);
+    const name = this.#own(tenant, ref);
     const updated = await this.#write(async (tx) => {
       const pki = (await tx.tenant(tenant)).pki;
       const before = await pki.getCa(name);
-      if (!before) throw gatewayError('NOT_FOUND', `Certificate authority "${name}" not found`);
-      const after = (await pki.updateCaSettings(name, { ...before.settings, sharedWith: [...new Set(sharedWith)] }))!;
-      return { result: after, audit: [{ tenant, action: 'ca.share', object: { kind: 'ca', name }, before: { sharedWith: before.settings.sharedWith ?? [] }, after: { sharedWith: after.settings.sharedWith ?? [] } }] };
+      if (!before) throw gatewayError('NOT_FOUND', `Certificate authority "${ref}" not found`);
+      const after = (await pki.updateCaSettings(name, { ...before.settings, sharedWith: [...new Set(sharedWith)], sharedServerCertificates }))!;
+      const sharing = (c: CaRecord) => ({ sharedWith: c.settings.sharedWith ?? [], sharedServerCertificates: c.settings.sharedServerCertificates === true });
+      return { result: after, audit: [{ tenant, action: 'ca.share', object: { kind: 'ca', name }, before: sharing(before), after: sharing(after) }] };
     });
     return this.view(updated);
+  }
+
+  /**
+   * The owner's last word: revokes any certificate an own CA issued, including those other tenants
+   * obtained from it while it was shared with them. NOT_FOUND when the CA did not issue that serial.
+   */
+  async revokeIssuedByCa(tenant: string, ref: string, input: unknown): Promise<CaRevocation> {
+    const { serial, reason } = parseInput(CaRevokeInputSchema, input, 'revocation');
+    const name = this.#own(tenant, ref);
+    return this.#write(async (tx) => {
+      const pki = (await tx.tenant(tenant)).pki;
+      if (!(await pki.getCa(name))) throw gatewayError('NOT_FOUND', `Certificate authority "${ref}" not found`);
+      const before = await pki.caIssued(name, serial);
+      const rec = before ? await pki.revokeIssuedByCa(name, serial, new Date(this.#now()).toISOString(), reason) : undefined;
+      if (!rec) throw gatewayError('NOT_FOUND', `Certificate authority "${ref}" issued no certificate with serial "${serial}"`);
+      const entries = [{ tenant, action: 'certificate.revoke', object: { kind: 'certificate', name: rec.serial }, details: { reason: rec.revocationReason, ca: name, issuedTo: rec.tenant } }];
+      if (rec.tenant !== tenant) entries.push({ tenant: rec.tenant, action: 'certificate.revoke', object: { kind: 'certificate', name: rec.serial }, details: { reason: rec.revocationReason, ca: `${tenant}/${name}`, issuedTo: rec.tenant } });
+      return { result: rec, audit: entries };
+    });
   }
 
   /**
@@ -232,36 +247,7 @@ export class CaService {
     const spec = parseInput(IssueInputSchema, input, 'certificate request');
     const scope = await this.deps.store.tenant(tenant);
     const ca = await this.#ca(tenant, ref);
-    let sans: string[];
-    let application: string | null = null;
-    if (spec.usage === 'client') {
-      if (!(await scope.get('application', spec.application!))) throw gatewayError('NOT_FOUND', `Application "${spec.application}" not found`);
-      application = spec.application!;
-      sans = [`spiffe://${ca.settings.trustDomain}/tenant/${tenant}/app/${application}`];
-    } else {
-      const domains = await scope.listAll('domain');
-      const owned = domains.flatMap((d) => (d.spec.hosts as string[] | undefined) ?? []);
-      const foreign = spec.hosts!.filter((h) => !owned.some((p) => covers(p, h)));
-      if (foreign.length > 0) throw gatewayError('VALIDATION', `The tenant has no domain covering ${foreign.map((h) => `"${h}"`).join(', ')}`, foreign.map((h) => ({ path: 'hosts', message: `"${h}" is not covered by any of the tenant's domains` })));
-      sans = spec.hosts!;
-    }
-    let publicKey: string | undefined;
-    if (spec.csr !== undefined) {
-      let csr;
-      try {
-        csr = await parseCsr(spec.csr);
-      } catch (err) {
-        if (err instanceof CsrError) throw gatewayError('VALIDATION', `Invalid CSR: ${err.message}`, [{ path: 'csr', message: err.message }]);
-        throw err;
-      }
-      const requested = [...csr.sans.dns, ...csr.sans.ip, ...csr.sans.uri, ...csr.sans.email];
-      const extra = requested.filter((n) => !sans.includes(n));
-      if (extra.length > 0) {
-        throw gatewayError('VALIDATION', `The CSR asks for names the tenant does not own: ${extra.join(', ')}`, extra.map((n) => ({ path: 'csr', message: `"${n}" is not owned by tenant "${tenant}"` })));
-      }
-      publicKey = csr.publicKeyPem;
-    }
-    const lifetimeDays = spec.lifetimeDays ?? (spec.usage === 'client' ? ca.settings.clientLifetimeDays : ca.settings.serverLifetimeDays);
+    const { sans, application, publicKey, lifetimeDays } = await issuanceNames(scope, ca, spec);
     const urls = pkiUrls(this.deps.baseUrl(), ca.tenant, ca.name);
     const issuerKey = this.deps.secrets.open(ca.keySealed, keyAad(ca.tenant, ca.name, 'issuing'));
     const issued = await issueCertificate({
@@ -387,6 +373,13 @@ export class CaService {
     const req = await (await this.deps.store.tenant(tenant)).pki.getRequest(name);
     if (!req) throw gatewayError('NOT_FOUND', `Certificate request "${name}" not found`);
     return req;
+  }
+
+  /** The name of an own CA referenced as `name` or `<tenant>/<name>`; NOT_FOUND for another tenant's. */
+  #own(tenant: string, ref: string): string {
+    const { tenant: owner, name } = parseCaRef(ref, tenant);
+    if (owner !== tenant) throw gatewayError('NOT_FOUND', `Certificate authority "${ref}" not found`);
+    return name;
   }
 
   /** An own CA or one shared with `tenant`; NOT_FOUND alike when absent or not shared. */

@@ -22,6 +22,11 @@ export interface CaSettings {
    * existed: shared with nobody.
    */
   sharedWith?: string[] | undefined;
+  /**
+   * Whether tenants it is shared with may have it issue server certificates (host names are global,
+   * unlike the tenant-scoped identities of client certificates). Absent: no.
+   */
+  sharedServerCertificates?: boolean | undefined;
 }
 
 export interface CaRecord {
@@ -108,6 +113,8 @@ export interface TenantPkiReader {
   visibleCa(ref: string): Promise<CaRecord | undefined>;
   /** Whether the tenant's own CA `ca` issued `serial`, for whichever tenant asked (OCSP). */
   caIssued(ca: string, serial: string): Promise<boolean>;
+  /** Host patterns of every other tenant's domains (to keep a shared CA from naming them). */
+  foreignDomainHosts(): Promise<string[]>;
   /** Certificates this tenant asked for (from its own or shared CAs), soonest expiry first. */
   listIssued(filter?: IssuedFilter): Promise<IssuedCertificateRecord[]>;
   /** By serial (hex, any case, optional colons), among the certificates this tenant asked for. */
@@ -120,8 +127,17 @@ export interface TenantPkiReader {
 export interface TenantPki extends TenantPkiReader {
   /** Throws CONFLICT when the name exists. A config write (domains may trust the CA). */
   createCa(input: NewCa): Promise<CaRecord>;
-  /** Replaces the settings of an own CA: a config write (trust changes). Undefined when absent. */
+  /**
+   * Replaces the settings of an own CA: a config write (trust changes). Undefined when absent.
+   * `createCa` and this throw VALIDATION when `sharedWith` names a tenant that does not exist.
+   */
   updateCaSettings(name: string, settings: CaSettings): Promise<CaRecord | undefined>;
+  /**
+   * Revokes a certificate the tenant's own CA `ca` issued, for whichever tenant asked (the CA
+   * owner's last word). A config write; undefined when the CA did not issue `serial`. A
+   * certificate revoked before keeps its first time and reason.
+   */
+  revokeIssuedByCa(ca: string, serial: string, at: string, reason: string): Promise<CaRevocation | undefined>;
   /**
    * Records an issued certificate; `input.ca` is a reference as for {@link visibleCa} (NOT_FOUND when
    * the tenant may not use that CA). Not a config write (the data plane does not need it).
@@ -136,6 +152,15 @@ export interface TenantPki extends TenantPkiReader {
   putRequest(input: Omit<CertificateRequestRecord, 'tenant' | 'createdAt'>): Promise<CertificateRequestRecord>;
   /** Returns false when absent. */
   deleteRequest(name: string): Promise<boolean>;
+}
+
+/** A revocation as a CA's owner sees it: not the other tenant's application or names. */
+export interface CaRevocation {
+  serial: string;
+  /** The tenant the certificate was issued to. */
+  tenant: string;
+  revokedAt: string;
+  revocationReason: string;
 }
 
 /** A revoked certificate, as the data plane needs it for CRLs. */

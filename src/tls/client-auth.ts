@@ -9,7 +9,7 @@
  * under another domain's name, fails like a new handshake would.
  */
 
-import type { X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { ClientAuth } from '../model/domain.js';
 import { describeCertificate, peerChain, type ClientCertificate } from './client-certificate.js';
@@ -62,6 +62,18 @@ export function verifyChain(leaf: X509Certificate, presented: readonly X509Certi
     cur = issuer;
   }
   return `chain is longer than the allowed depth ${policy.depth}`;
+}
+
+/**
+ * Whether a certificate admitted under an earlier policy of its domain is accepted by `policy`, the
+ * domain's policy now (trust may have changed since the handshake: a CA removed or no longer shared,
+ * revocation information gone). Its chain was verified up to an anchor then; it stands if any
+ * certificate of that chain is still an anchor.
+ */
+export function stillTrusted(cert: ClientCertificate, policy: ClientAuthPolicy): boolean {
+  if (policy.mode === 'off') return true;
+  if (policy.unavailable !== undefined) return false;
+  return cert.chain.some((pem) => policy.anchorFingerprints.has(new X509Certificate(pem).fingerprint256));
 }
 
 /**

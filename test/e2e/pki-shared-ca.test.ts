@@ -8,10 +8,11 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { createCsr } from '../../src/pki/csr.js';
+import { createRootCa, issueCertificate } from '../../src/pki/issue-certificate.js';
 import { runCommand, type TestGateway } from './harness.js';
 import { startPkiTestBed, type PkiTestBed } from './pki-testbed.js';
 
@@ -128,20 +129,83 @@ describe('PKI: a CA shared between tenants', () => {
     assert.equal((await gw.admin('PUT', `/admin/v1/tenants/retail/cas/${SHARED}/sharing`, { sharedWith: ['other'] })).status, 404, 'only the owner shares');
   });
 
+  it("server certificates only when the owner allows it, never for hosts another tenant's domain matches; the owner's lifetimes; the owner's revocation", async () => {
+    const T = '/admin/v1/tenants';
+    const issueServer = (hosts: string[]) => gw.admin('POST', `${T}/retail/cas/${SHARED}/certificates`, { usage: 'server', hosts });
+    const now = Date.now();
+    const otherCa = await createRootCa({ commonName: 'retail own', notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 86_400_000) });
+    const wild = await issueCertificate({ issuer: otherCa, subjectCN: '*.corp.example', sans: ['*.corp.example'], usage: 'server', notAfter: new Date(now + 86_400_000) });
+    const api = await issueCertificate({ issuer: otherCa, subjectCN: 'api.corp.example', sans: ['api.corp.example'], usage: 'server', notAfter: new Date(now + 86_400_000) });
+    assert.equal((await gw.admin('POST', `${T}/platform/certificates`, { name: 'api', cert: api.certPem, key: api.keyPem })).status, 201);
+    assert.equal((await gw.admin('POST', `${T}/platform/domains`, { name: 'api', hosts: ['api.corp.example'], certificate: 'api' })).status, 201);
+    assert.equal((await gw.admin('POST', `${T}/retail/certificates`, { name: 'wild', cert: wild.certPem, key: wild.keyPem })).status, 201);
+    assert.equal((await gw.admin('POST', `${T}/retail/domains`, { name: 'wild', hosts: ['*.corp.example'], certificate: 'wild' })).status, 201);
+
+    const refused = await issueServer(['www.corp.example']);
+    assert.equal(refused.status, 400, 'client certificates only, by default');
+    assert.match(refused.body.error.message, /issues client certificates only/);
+    const allowed = await cli('platform', 'ca', 'share', 'platform/clients', '--with', 'retail', '--server-certificates');
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.stdout, /shared with retail \(client and server certificates\)/);
+    for (const hosts of [['api.corp.example'], ['*.corp.example']]) {
+      const r = await issueServer(hosts);
+      assert.equal(r.status, 400, hosts[0]);
+      assert.equal(r.body.error.details[0].message, `"${hosts[0]}" overlaps a domain of another tenant`);
+    }
+    const www = await issueServer(['www.corp.example']);
+    assert.equal(www.status, 201, JSON.stringify(www.body));
+
+    const long = await gw.admin('POST', `${T}/retail/cas/${SHARED}/certificates`, { usage: 'client', application: 'billing', lifetimeDays: 91 });
+    assert.equal(long.status, 400);
+    assert.equal(long.body.error.details[0].message, 'must be at most 90');
+    assert.equal((await gw.admin('PUT', `${T}/platform/cas/clients/sharing`, { sharedWith: ['retail', 'nobody-yet'] })).status, 400, 'only existing tenants');
+
+    const serial: string = www.body.certificate.serial;
+    assert.equal((await cli('platform', 'ca', 'revoke', 'clients', 'ABCDEF')).code, 1, 'a serial the CA never issued');
+    const revoked = await cli('platform', 'ca', 'revoke', 'clients', serial, '--reason', 'keyCompromise');
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.match(revoked.stdout, new RegExp(`revoked ${serial} \\(issued to tenant retail\\)`));
+    const seen = await gw.admin('GET', `${T}/retail/issued-certificates/${serial}`);
+    assert.equal(seen.body.revocationReason, 'keyCompromise');
+    assert.equal((await gw.admin('DELETE', `${T}/retail/domains/wild`)).status, 204);
+    assert.equal((await gw.admin('DELETE', `${T}/platform/domains/api`)).status, 204);
+  });
+
   it('when the owner stops sharing, the domain refuses the CA\'s certificates at once; the tenant must drop the reference before other writes', async () => {
     const dir = join(work, 'second');
     await issue(dir);
     assert.equal(await curl(dir), 200);
+    // A keep-alive connection admitted before: refused on its next request.
+    const agent = new Agent({
+      connect: { ca: await readFile(join(work, 'server-ca.pem'), 'utf8'), cert: await readFile(join(dir, 'cert.pem'), 'utf8'), key: await readFile(join(dir, 'key.pem'), 'utf8'), servername: HOST },
+      connections: 1,
+      keepAliveTimeout: 30_000,
+    });
+    const get = () => request(`https://127.0.0.1:${bed.port}/shop`, { dispatcher: agent, headers: { host: HOST } });
+    const before = await get();
+    assert.equal(before.statusCode, 200);
+    await before.body.dump();
     const unshared = await cli('platform', 'ca', 'share', 'clients');
     assert.equal(unshared.code, 0, unshared.stderr);
     assert.match(unshared.stdout, /shared with no other tenant/);
     const took = await until(dir, 0);
     assert.ok(took < 1000, `refused after ${took} ms`);
+    try {
+      const after = await get();
+      assert.equal(after.statusCode, 403);
+      assert.equal(((await after.body.json()) as { error: { type: string } }).error.type, 'certificate_untrusted');
+    } finally {
+      await agent.close();
+    }
     assert.equal((await gw.admin('GET', `/admin/v1/tenants/retail/cas/${SHARED}`)).status, 404);
 
     const write = await gw.admin('POST', '/admin/v1/tenants/retail/applications', { name: 'later' });
     assert.equal(write.status, 400);
     assert.equal(write.body.error.details[0].path, 'domains.retail/mtls.clientAuth.authorities.0');
+    const removal = await gw.admin('DELETE', '/admin/v1/tenants/retail/applications/billing');
+    assert.equal(removal.status, 400, 'a deletion is refused for the broken reference, not as a conflict');
+    assert.equal(removal.body.error.details[0].path, 'domains.retail/mtls.clientAuth.authorities.0');
+    assert.match(removal.body.error.message, /is not shared with tenant "retail"/);
     const fixed = await gw.admin('PUT', '/admin/v1/tenants/retail/domains/mtls', { hosts: [HOST], certificate: 'mtls', clientAuth: { mode: 'off' } });
     assert.equal(fixed.status, 200, JSON.stringify(fixed.body));
     assert.equal((await gw.admin('POST', '/admin/v1/tenants/retail/applications', { name: 'later' })).status, 201);

@@ -54,6 +54,7 @@ function permissionOf(operationId: string): string | null | undefined {
     createCertificateAuthority: 'config.write',
     importCertificateAuthority: 'config.write',
     shareCertificateAuthority: 'config.write',
+    revokeByCertificateAuthority: 'credentials.write',
     issueCertificate: 'credentials.write',
     listIssuedCertificates: 'config.read',
     getIssuedCertificate: 'config.read',

@@ -42,6 +42,7 @@ export async function runCa(ctx: AccessCommandContext, v: Values, p: readonly st
       if (str(v, 'client-days')) body.clientLifetimeDays = Number(str(v, 'client-days'));
       if (str(v, 'server-days')) body.serverLifetimeDays = Number(str(v, 'server-days'));
       if (Array.isArray(v['share-with'])) body.sharedWith = tenantList(v['share-with']);
+      if (v['share-server-certificates'] === true) body.sharedServerCertificates = true;
       const r = await ctx.client.request<{ name: string; subject: string; notAfter: string; fingerprint: string }>('POST', base, { body });
       if (v.json === true) ctx.out(JSON.stringify(r, null, 2));
       else ctx.out(`created CA ${r.name} (${r.subject}), valid until ${r.notAfter}`);
@@ -56,6 +57,7 @@ export async function runCa(ctx: AccessCommandContext, v: Values, p: readonly st
       if (str(v, 'root')) body.root = await read(str(v, 'root')!);
       if (str(v, 'trust-domain')) body.trustDomain = str(v, 'trust-domain');
       if (Array.isArray(v['share-with'])) body.sharedWith = tenantList(v['share-with']);
+      if (v['share-server-certificates'] === true) body.sharedServerCertificates = true;
       const r = await ctx.client.request<{ name: string; subject: string }>('POST', `${base}/import`, { body });
       ctx.out(`imported CA ${r.name} (${r.subject})`);
       return 0;
@@ -63,9 +65,20 @@ export async function runCa(ctx: AccessCommandContext, v: Values, p: readonly st
     case 'share': {
       if (!name) throw new CliUsageError('ca share needs a NAME');
       const sharedWith = tenantList(Array.isArray(v.with) ? v.with : []);
-      const r = await ctx.client.request<{ name: string; settings: { sharedWith?: string[] } }>('PUT', `${base}/${enc(name)}/sharing`, { body: { sharedWith } });
+      const body = { sharedWith, sharedServerCertificates: v['server-certificates'] === true };
+      const r = await ctx.client.request<{ name: string; settings: { sharedWith?: string[]; sharedServerCertificates: boolean } }>('PUT', `${base}/${enc(name)}/sharing`, { body });
       const list = r.settings.sharedWith ?? [];
-      ctx.out(list.length > 0 ? `CA ${r.name} is shared with ${list.join(', ')}` : `CA ${r.name} is shared with no other tenant`);
+      const what = r.settings.sharedServerCertificates ? 'client and server certificates' : 'client certificates';
+      ctx.out(list.length > 0 ? `CA ${r.name} is shared with ${list.join(', ')} (${what})` : `CA ${r.name} is shared with no other tenant`);
+      return 0;
+    }
+    case 'revoke': {
+      const serial = p[2];
+      if (!name || !serial) throw new CliUsageError('ca revoke needs a NAME and a SERIAL');
+      const body: Record<string, unknown> = { serial };
+      if (str(v, 'reason')) body.reason = str(v, 'reason');
+      const r = await ctx.client.request<{ serial: string; tenant: string; revokedAt: string; revocationReason: string }>('POST', `${base}/${enc(name)}/revoke`, { body });
+      ctx.out(`revoked ${r.serial} (issued to tenant ${r.tenant}) at ${r.revokedAt}: ${r.revocationReason}`);
       return 0;
     }
     case 'list': {
@@ -88,7 +101,7 @@ export async function runCa(ctx: AccessCommandContext, v: Values, p: readonly st
       return 0;
     }
     default:
-      throw new CliUsageError('ca needs a subcommand: create | import | share | list | export');
+      throw new CliUsageError('ca needs a subcommand: create | import | share | revoke | list | export');
   }
 }
 

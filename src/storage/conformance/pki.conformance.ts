@@ -51,7 +51,8 @@ export function pkiConformance(ctx: ConformanceContext): void {
 
     it('shares a CA with chosen tenants only; the owner can stop at any time', async () => {
       const [owner, user, bystander] = [await ctx.newTenant('own'), await ctx.newTenant('use'), await ctx.newTenant('by')];
-      const shared = await ctx.inTenant(owner, (s) => newCa(s.pki, 'platform', [user, ctx.unique('nobody')]));
+      await rejectsWith(ctx.inTenant(owner, (s) => newCa(s.pki, 'platform', [user, ctx.unique('nobody')])), 'VALIDATION');
+      const shared = await ctx.inTenant(owner, (s) => newCa(s.pki, 'platform', [user]));
       await ctx.inTenant(owner, (s) => newCa(s.pki, 'private'));
       const [ro, ru, rb] = [await ctx.store.tenant(owner), await ctx.store.tenant(user), await ctx.store.tenant(bystander)];
       assert.deepEqual(await ru.pki.listSharedCas(), [shared]);
@@ -74,6 +75,7 @@ export function pkiConformance(ctx: ConformanceContext): void {
       assert.equal(await ru.pki.visibleCa(`${owner}/platform`), undefined, 'unsharing hides it');
       assert.deepEqual(await ru.pki.listSharedCas(), []);
       assert.equal((await rb.pki.visibleCa(`${owner}/platform`))?.id, shared.id);
+      await rejectsWith(ctx.inTenant(owner, (s) => s.pki.updateCaSettings('platform', { ...SETTINGS, sharedWith: [ctx.unique('later')] })), 'VALIDATION');
       assert.equal(await ctx.inTenant(user, (s) => s.pki.updateCaSettings('platform', SETTINGS)), undefined, 'only the owner changes a CA');
       assert.equal(await ctx.inTenant(owner, (s) => s.pki.updateCaSettings('absent', SETTINGS)), undefined);
     });
@@ -115,6 +117,55 @@ export function pkiConformance(ctx: ConformanceContext): void {
       const entry = dump.pki.revoked.find((r) => r.serial === theirs.serial);
       assert.deepEqual(entry, { tenant: owner, ca: 'platform', serial: theirs.serial, fingerprint: theirs.fingerprint, revokedAt: at, reason: 'keyCompromise' });
       assert.ok(dump.pki.cas.some((c) => c.tenant === owner && c.name === 'platform'));
+    });
+
+    it("lets a CA's owner revoke what it issued for another tenant, by serial, and nothing else", async () => {
+      const [owner, user] = [await ctx.newTenant('own'), await ctx.newTenant('use')];
+      await ctx.inTenant(owner, (s) => newCa(s.pki, 'platform', [user]));
+      await ctx.inTenant(user, (s) => newCa(s.pki, 'platform'));
+      const theirs = await ctx.inTenant(user, (s) => s.pki.recordIssued(issued(`${owner}/platform`, 'billing')));
+      const ownCa = await ctx.inTenant(user, (s) => s.pki.recordIssued(issued('platform', 'billing')));
+      assert.equal(await ctx.inTenant(owner, (s) => s.pki.revokeIssuedByCa('platform', ownCa.serial, new Date().toISOString(), 'superseded')), undefined, "the user's own CA of the same name is not the owner's");
+      assert.equal(await ctx.inTenant(user, (s) => s.pki.revokeIssuedByCa('platform', theirs.serial, new Date().toISOString(), 'superseded')), undefined, 'only the CA owner');
+      const rev = await ctx.store.revision();
+      const at = new Date().toISOString();
+      const r = await ctx.inTenant(owner, (s) => s.pki.revokeIssuedByCa('platform', theirs.serial.toLowerCase(), at, 'keyCompromise'));
+      assert.deepEqual(r, { serial: theirs.serial, tenant: user, revokedAt: at, revocationReason: 'keyCompromise' });
+      assert.equal(await ctx.store.revision(), rev + 1);
+      const again = await ctx.inTenant(owner, (s) => s.pki.revokeIssuedByCa('platform', theirs.serial, new Date(Date.now() + 1000).toISOString(), 'superseded'));
+      assert.deepEqual(again, r, 'the first revocation stands');
+      assert.equal((await (await ctx.store.tenant(user)).pki.getIssued(theirs.serial))?.revocationReason, 'keyCompromise', 'the tenant sees it revoked');
+    });
+
+    it("lists other tenants' domain hosts, not the tenant's own", async () => {
+      const [a, b] = [await ctx.newTenant('hosts-a'), await ctx.newTenant('hosts-b')];
+      const ha = `${ctx.unique('a')}.example.test`;
+      const hb = `*.${ctx.unique('b')}.example.test`;
+      await ctx.inTenant(a, (s) => s.create('domain', 'd', { name: 'd', hosts: [ha] }));
+      await ctx.inTenant(b, (s) => s.create('domain', 'd', { name: 'd', hosts: [hb] }));
+      const fa = await (await ctx.store.tenant(a)).pki.foreignDomainHosts();
+      assert.ok(fa.includes(hb) && !fa.includes(ha));
+      const fb = await (await ctx.store.tenant(b)).pki.foreignDomainHosts();
+      assert.ok(fb.includes(ha) && !fb.includes(hb));
+    });
+
+    it('deleting a tenant revokes what it obtained from shared CAs, hands it to their owners, and leaves their sharedWith', async () => {
+      const [owner, user, other] = [await ctx.newTenant('own'), await ctx.newTenant('use'), await ctx.newTenant('oth')];
+      await ctx.inTenant(owner, (s) => newCa(s.pki, 'platform', [user, other]));
+      const live = await ctx.inTenant(user, (s) => s.pki.recordIssued(issued(`${owner}/platform`, 'billing')));
+      const gone = await ctx.inTenant(user, (s) => s.pki.recordIssued(issued(`${owner}/platform`, 'old')));
+      const at = new Date(Date.now() - 60_000).toISOString();
+      await ctx.inTenant(user, (s) => s.pki.revoke(gone.serial, at, 'superseded'));
+      assert.equal(await ctx.store.transaction((tx) => tx.tenants.delete(user)), true);
+      const revoked = (await ctx.store.loadAll()).pki.revoked.filter((r) => r.tenant === owner);
+      assert.deepEqual(revoked.map((r) => [r.serial, r.reason]).sort(), [[live.serial, 'cessationOfOperation'], [gone.serial, 'superseded']].sort());
+      assert.equal(revoked.find((r) => r.serial === gone.serial)?.revokedAt, at, 'earlier revocations keep their time and reason');
+      const ro = await ctx.store.tenant(owner);
+      assert.equal(await ro.pki.caIssued('platform', live.serial), true, 'the CA still answers for it');
+      assert.deepEqual((await ro.pki.listIssued()).map((c) => c.serial).sort(), [live.serial, gone.serial].sort(), "the records are the owner's now");
+      assert.deepEqual((await ro.pki.getCa('platform'))?.settings.sharedWith, [other]);
+      await ctx.store.transaction((tx) => tx.tenants.create(user));
+      assert.equal(await (await ctx.store.tenant(user)).pki.visibleCa(`${owner}/platform`), undefined, 'a new tenant of that name inherits nothing');
     });
 
     it('filters issued certificates by application and expiry, soonest first', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { gatewayError } from '../../core/errors.js';
-import type { CaRecord, CaSettings, CertificateRequestRecord, IssuedCertificateRecord, IssuedFilter, NewCa, NewIssuedCertificate, RevokedEntry, TenantPki, TenantPkiReader } from '../pki-records.js';
+import type { CaRecord, CaRevocation, CaSettings, CertificateRequestRecord, IssuedCertificateRecord, IssuedFilter, NewCa, NewIssuedCertificate, RevokedEntry, TenantPki, TenantPkiReader } from '../pki-records.js';
 import type { CertificateAuthoritiesTable, CertificateRequestsTable, Database, IssuedCertificatesTable } from './database.js';
 import { caRef, caVisibleTo, parseCaRef } from '../../pki/ca-ref.js';
 import { normaliseTimestamp } from './row-mapping.js';
@@ -125,19 +125,29 @@ export class SqlTenantPkiReader extends SqlTenantPart implements TenantPkiReader
   }
 
   caIssued(ca: string, serial: string): Promise<boolean> {
+    return this.guard(async () => (await this.issuedByCa(ca, serial)) !== undefined);
+  }
+
+  foreignDomainHosts(): Promise<string[]> {
     return this.guard(async () => {
-      const s = normaliseSerial(serial);
-      if (!s) return false;
-      const row = await this.db
-        .selectFrom('issued_certificates as i')
-        .innerJoin('certificate_authorities as c', 'c.id', 'i.ca_id')
-        .select('i.id')
-        .where('c.tenant_id', '=', this.tenantId)
-        .where('c.name', '=', ca)
-        .where('i.serial', '=', s)
-        .executeTakeFirst();
-      return row !== undefined;
+      const rows = await this.db.selectFrom('config_objects').select('spec').where('kind', '=', 'domain').where('tenant_id', '<>', this.tenantId).execute();
+      return rows.flatMap((r) => ((this.dialect.decodeJson(r.spec) as { hosts?: unknown }).hosts as string[] | undefined) ?? []);
     });
+  }
+
+  /** The issued certificate `serial` of own CA `ca`, whichever tenant asked. */
+  protected async issuedByCa(ca: string, serial: string) {
+    const s = normaliseSerial(serial);
+    if (!s) return undefined;
+    return this.db
+      .selectFrom('issued_certificates as i')
+      .innerJoin('certificate_authorities as c', 'c.id', 'i.ca_id')
+      .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+      .select(['i.id', 'i.serial', 't.name as tenant', 'i.revoked_at', 'i.revocation_reason'])
+      .where('c.tenant_id', '=', this.tenantId)
+      .where('c.name', '=', ca)
+      .where('i.serial', '=', s)
+      .executeTakeFirst();
   }
 
   listIssued(filter: IssuedFilter = {}): Promise<IssuedCertificateRecord[]> {
@@ -217,6 +227,7 @@ export class SqlTenantPki extends SqlTenantPkiReader implements TenantPki {
 
   createCa(input: NewCa): Promise<CaRecord> {
     return this.guard(async () => {
+      await this.checkSharedWith(input.settings.sharedWith);
       const row = await this.db
         .insertInto('certificate_authorities')
         .values({
@@ -241,6 +252,7 @@ export class SqlTenantPki extends SqlTenantPkiReader implements TenantPki {
 
   updateCaSettings(name: string, settings: CaSettings): Promise<CaRecord | undefined> {
     return this.guard(async () => {
+      await this.checkSharedWith(settings.sharedWith);
       const row = await this.db
         .updateTable('certificate_authorities')
         .set({ spec: JSON.stringify(settings) })
@@ -252,6 +264,27 @@ export class SqlTenantPki extends SqlTenantPkiReader implements TenantPki {
       this.onWrite();
       return toCaRecord(row, this.tenant, this.dialect);
     });
+  }
+
+  revokeIssuedByCa(ca: string, serial: string, at: string, reason: string): Promise<CaRevocation | undefined> {
+    return this.guard(async () => {
+      const row = await this.issuedByCa(ca, serial);
+      if (!row) return undefined;
+      if (row.revoked_at === null) {
+        await this.db.updateTable('issued_certificates').set({ revoked_at: normaliseTimestamp(at, 'revokedAt'), revocation_reason: reason }).where('id', '=', row.id).execute();
+        this.onWrite();
+      }
+      const after = (await this.issuedByCa(ca, serial))!;
+      return { serial: after.serial, tenant: after.tenant, revokedAt: this.dialect.decodeTimestamp(after.revoked_at!), revocationReason: after.revocation_reason ?? reason };
+    });
+  }
+
+  /** VALIDATION when a tenant to share with does not exist (a later tenant of that name must not inherit access). */
+  private async checkSharedWith(sharedWith: readonly string[] | undefined): Promise<void> {
+    if (!sharedWith || sharedWith.length === 0) return;
+    const found = new Set((await this.db.selectFrom('tenants').select('name').where('name', 'in', [...sharedWith]).execute()).map((r) => r.name));
+    const details = sharedWith.flatMap((t, i) => (found.has(t) ? [] : [{ path: `sharedWith.${i}`, message: `tenant "${t}" does not exist` }]));
+    if (details.length > 0) throw gatewayError('VALIDATION', `Cannot share with ${details.map((d) => d.message).join(', ')}`, details);
   }
 
   recordIssued(input: NewIssuedCertificate): Promise<IssuedCertificateRecord> {

@@ -95,6 +95,7 @@ export class SqlTenantsWriter implements TenantsWriter {
         const left = await this.db.selectFrom(table).select('id').where('tenant_id', '=', row.id).limit(1).executeTakeFirst();
         if (left) throw gatewayError('CONFLICT', `Tenant "${name}" still has ${what}`);
       }
+      await releaseSharedPki(this.db, this.dialect, row.id, name);
       try {
         await this.db.deleteFrom('tenants').where('id', '=', row.id).execute();
       } catch (err) {
@@ -109,5 +110,35 @@ export class SqlTenantsWriter implements TenantsWriter {
 
   #guard<T>(fn: () => Promise<T>): Promise<T> {
     return withStorageErrors((err) => this.dialect.toStorageError(err), fn);
+  }
+}
+
+/**
+ * What a deleted tenant leaves in other tenants' PKI: the certificates it obtained from CAs shared
+ * with it are revoked (cessationOfOperation, unless revoked before) and handed to each CA's owner,
+ * whose CRL and OCSP keep answering for them; and its name leaves every CA's `sharedWith`, so a
+ * later tenant of that name inherits nothing.
+ */
+async function releaseSharedPki(db: Kysely<Database>, dialect: SqlDialect, tenantId: string, name: string): Promise<void> {
+  await db
+    .updateTable('issued_certificates')
+    .set({ revoked_at: new Date().toISOString(), revocation_reason: 'cessationOfOperation' })
+    .where('tenant_id', '=', tenantId)
+    .where('revoked_at', 'is', null)
+    .execute();
+  await db
+    .updateTable('issued_certificates')
+    .set((eb) => ({ tenant_id: eb.selectFrom('certificate_authorities as c').select('c.tenant_id').whereRef('c.id', '=', 'issued_certificates.ca_id') }))
+    .where('tenant_id', '=', tenantId)
+    .execute();
+  const cas = await db.selectFrom('certificate_authorities').select(['id', 'spec']).where('tenant_id', '<>', tenantId).execute();
+  for (const ca of cas) {
+    const settings = dialect.decodeJson(ca.spec) as { sharedWith?: string[] };
+    if (!settings.sharedWith?.includes(name)) continue;
+    await db
+      .updateTable('certificate_authorities')
+      .set({ spec: JSON.stringify({ ...settings, sharedWith: settings.sharedWith.filter((t) => t !== name) }) })
+      .where('id', '=', ca.id)
+      .execute();
   }
 }
