@@ -89,7 +89,7 @@ export async function handleChat(ctx: RequestContext, env: LlmEnv, format: Clien
     }
 
     if (!stream) {
-      const ex = await execute({ policy, health: env.health, clientSignal: client.signal, unsuitable }, (target, io, d) => d.provider.adapter.chat({ ...req, model: target.model }, target, io));
+      const ex = await execute({ policy, health: env.health, client: client.link, unsuitable }, (target, io, d) => d.provider.adapter.chat({ ...req, model: target.model }, target, io));
       answered(rec, ex);
       rec.latencyMs = ex.latencyMs;
       const usage = tokenCounts(ex.value.usage);
@@ -101,7 +101,7 @@ export async function handleChat(ctx: RequestContext, env: LlmEnv, format: Clien
       return;
     }
 
-    const ex = await execute({ policy, health: env.health, clientSignal: client.signal, unsuitable }, async (target, io, d) => {
+    const ex = await execute({ policy, health: env.health, client: client.link, unsuitable }, async (target, io, d) => {
       const chunks = await d.provider.adapter.chatStream({ ...req, model: target.model }, target, io);
       const it = chunks[Symbol.asyncIterator]();
       const first = await it.next();
@@ -122,7 +122,7 @@ export async function handleChat(ctx: RequestContext, env: LlmEnv, format: Clien
     rec.outcome = state.aborted ? 'aborted' : state.error ? 'error' : 'ok';
   } catch (err) {
     const e = err instanceof ProviderError || err instanceof GatewayError ? err : undefined;
-    if (client.signal.aborted) rec.outcome = 'aborted';
+    if (client.link.gone) rec.outcome = 'aborted';
     rec.status = e?.status ?? 500;
     if (!e) throw err;
     sendError(ctx, format, e);

@@ -6,6 +6,7 @@
 
 import type { ChatChunk, ChatRequest, ChatResponse } from '../wire/chat.js';
 import { sseFrame } from '../wire/sse-parser.js';
+import { OpenAiChunkFrames } from './openai-chunk-frames.js';
 
 /** Turns canonical chunks into the client's stream, event by event. */
 export interface StreamEncoder {
@@ -36,17 +37,20 @@ export function openAiFormat(parse: (body: unknown) => ChatRequest): ClientForma
     parse,
     errorBody: (_status, type, message, code) => JSON.stringify({ error: { message, type, param: null, code: code ?? null } }),
     response: (r) => r,
-    encoder: (_model, _id, includeUsage) => ({
-      push(chunk) {
-        // The gateway always asks providers for usage (for cost); a client that did not ask gets no usage chunk.
-        if (!includeUsage) {
-          if (chunk.choices.length === 0) return '';
-          if (chunk.usage) chunk = { ...chunk, usage: undefined };
-        }
-        return sseFrame(JSON.stringify(chunk));
-      },
-      end: () => sseFrame('[DONE]'),
-      error: (_status, type, message) => sseFrame(JSON.stringify({ error: { message, type, param: null, code: null } })),
-    }),
+    encoder: (_model, _id, includeUsage) => {
+      const frames = new OpenAiChunkFrames();
+      return {
+        push(chunk) {
+          // The gateway always asks providers for usage (for cost); a client that did not ask gets no usage chunk.
+          if (!includeUsage) {
+            if (chunk.choices.length === 0) return '';
+            if (chunk.usage) chunk = { ...chunk, usage: undefined };
+          }
+          return frames.frame(chunk);
+        },
+        end: () => sseFrame('[DONE]'),
+        error: (_status, type, message) => sseFrame(JSON.stringify({ error: { message, type, param: null, code: null } })),
+      };
+    },
   };
 }

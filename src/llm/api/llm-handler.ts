@@ -57,7 +57,7 @@ async function handleEmbeddings(ctx: RequestContext, env: LlmEnv, format: Client
       d.provider.adapter.embeddings ? undefined : new ProviderError('status', 400, 'invalid_request_error', `Provider "${d.provider.name}" has no embeddings API`);
     // Providers are asked for floats; the base64 encoding (the OpenAI SDK's default) is made here.
     const { encoding_format: encoding, ...upstream } = req;
-    const ex = await execute<EmbeddingsResponse>({ policy, health: env.health, clientSignal: client.signal, unsuitable }, (target, io, d) =>
+    const ex = await execute<EmbeddingsResponse>({ policy, health: env.health, client: client.link, unsuitable }, (target, io, d) =>
       d.provider.adapter.embeddings!({ ...upstream, model: target.model }, target, io),
     );
     const out = ex.value;
@@ -74,7 +74,7 @@ async function handleEmbeddings(ctx: RequestContext, env: LlmEnv, format: Client
     if (!(err instanceof ProviderError) && !(err instanceof Error && 'status' in err)) throw err;
     const e = err as ProviderError;
     rec.status = e.status;
-    if (client.signal.aborted) rec.outcome = 'aborted';
+    if (client.link.gone) rec.outcome = 'aborted';
     sendError(ctx, format, e);
   } finally {
     client.done();

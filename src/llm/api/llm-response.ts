@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http';
 import { GatewayError } from '../../core/errors.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { ProviderError } from '../providers/provider.js';
+import { ClientLink } from '../routing/client-link.js';
 import type { ChatChunk, Usage } from '../wire/chat.js';
 import type { ClientFormat, StreamEncoder } from './client-format.js';
 
@@ -34,12 +35,12 @@ function infoHeaders(info: AnswerInfo, headers: Record<string, string | string[]
   if (info.cache) headers['x-portcullis-cache'] = info.cache;
 }
 
-/** An abort signal for the client going away, wired to the request's close hook until `done()`. */
-export function clientAbort(ctx: RequestContext): { signal: AbortSignal; done(): void } {
-  const ctl = new AbortController();
-  ctx.onClientClose = () => ctl.abort(new ProviderError('connection', 499, 'api_error', 'The client closed the connection'));
+/** A {@link ClientLink} for the client going away, wired to the request's close hook until `done()`. */
+export function clientAbort(ctx: RequestContext): { link: ClientLink; done(): void } {
+  const link = new ClientLink();
+  ctx.onClientClose = () => link.leave(new ProviderError('connection', 499, 'api_error', 'The client closed the connection'));
   return {
-    signal: ctl.signal,
+    link,
     done: () => {
       ctx.onClientClose = undefined;
     },
@@ -105,10 +106,20 @@ function track(state: StreamState, chunk: ChatChunk): void {
   }
 }
 
+/** Resolves on the next tick, after the uncork Node's response queued for what was written before. */
+function nextTick(): Promise<void> {
+  return new Promise<void>((resolve) => process.nextTick(resolve));
+}
+
 /**
  * Writes a stream whose first chunk has arrived: head, then each chunk as the encoder frames it.
- * A provider failure after this point ends the stream with the format's error event (the status
- * can no longer change); the client going away stops reading from the provider.
+ * Frames up to the first one with text (the first token) are written at once and let leave before
+ * anything else is translated; after that, the frames translated in one run (the events of one
+ * network read from the provider) are written together, in one write on the next tick — when Node
+ * would have sent them anyway — instead of one chunked write per frame. Reading from the provider
+ * waits while the client is not taking what was written (backpressure). A provider failure after
+ * this point ends the stream with the format's error event (the status can no longer change); the
+ * client going away stops reading from the provider.
  */
 export async function writeStreamed(
   ctx: RequestContext,
@@ -125,17 +136,35 @@ export async function writeStreamed(
   ctx.responded = true;
   res.writeHead(200, headers);
   let r = first;
-  let flushed = false;
+  let firstToken = false;
+  /** Frames translated since the last write, written by `flush` on the next tick. */
+  let pending = '';
+  let blocked: Promise<void> | undefined;
+  const flush = (): void => {
+    if (pending === '' || res.writableEnded || res.destroyed) return;
+    const text = pending;
+    pending = '';
+    if (!res.write(text)) blocked ??= drain(res);
+  };
   try {
     while (!r.done) {
       track(state, r.value);
       const text = enc.push(r.value);
-      if (text && !res.write(text)) await drain(res);
-      else if (text && !flushed) {
-        // Let the first frame leave now: the response uncorks on the next tick, which a run of
-        // already-buffered provider events (resolved promises) would otherwise hold back.
-        flushed = true;
-        await new Promise<void>((resolve) => process.nextTick(resolve));
+      if (text && firstToken) {
+        if (pending === '') process.nextTick(flush);
+        pending += text;
+      } else if (text) {
+        if (!res.write(text)) blocked ??= drain(res);
+        if (state.text !== '') {
+          firstToken = true;
+          // Let the first token leave now: the response uncorks on the next tick, which a run of
+          // already-buffered provider events (resolved promises) would otherwise hold back.
+          await nextTick();
+        }
+      }
+      if (blocked) {
+        await blocked;
+        blocked = undefined;
       }
       if (res.destroyed) {
         state.aborted = true;
@@ -143,7 +172,9 @@ export async function writeStreamed(
       }
       r = await it.next();
     }
-    res.end(enc.end());
+    const rest = pending;
+    pending = '';
+    res.end(rest + enc.end());
   } catch (err) {
     if (res.destroyed) {
       state.aborted = true;
@@ -151,7 +182,9 @@ export async function writeStreamed(
     }
     const e = err instanceof ProviderError ? err : new ProviderError('protocol', 502, 'api_error', 'The provider stream failed', { cause: err });
     state.error = e;
-    res.end(enc.error(e.status, e.type, e.message));
+    const rest = pending;
+    pending = '';
+    res.end(rest + enc.error(e.status, e.type, e.message));
   } finally {
     if (!r.done) void it.return?.()?.catch(() => undefined);
   }

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { gatewayError } from '../../core/errors.js';
 import type { ChatRequest, EmbeddingsRequest } from '../wire/chat.js';
+import { commonChatRequest } from './common-chat-request.js';
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string() }).loose();
 const ImagePart = z
@@ -83,7 +84,17 @@ function withoutNulls<T extends Record<string, unknown>>(o: T): T {
   return o;
 }
 
+/**
+ * A chat request's canonical shape, or a VALIDATION error (400) naming the first bad field. Common
+ * requests are read by {@link commonChatRequest}, which answers exactly what the schema would; the
+ * rest, and every request with a problem, go through the schema ({@link schemaChatRequest}).
+ */
 export function parseChatRequest(body: unknown): ChatRequest {
+  return commonChatRequest(body) ?? schemaChatRequest(body);
+}
+
+/** {@link parseChatRequest} through the schema alone. */
+export function schemaChatRequest(body: unknown): ChatRequest {
   const r = ChatSchema.safeParse(body);
   if (!r.success) invalid(r.error);
   const extra: Record<string, unknown> = {};

@@ -103,7 +103,9 @@ export class AnthropicStreamEncoder {
   private text(text: string): string {
     let out = '';
     if (!this.open || this.open.tool !== undefined) out += this.openBlock({ type: 'text', text: '' }, undefined);
-    return out + frame({ type: 'content_block_delta', index: this.open!.index, delta: { type: 'text_delta', text } });
+    // The frame of frame({type: 'content_block_delta', index, delta: {type: 'text_delta', text}}), written
+    // directly: one per token, so no object to build and serialise whole.
+    return out + `event: content_block_delta\ndata: {"type":"content_block_delta","index":${this.open!.index},"delta":{"type":"text_delta","text":${JSON.stringify(text)}}}\n\n`;
   }
 
   /**

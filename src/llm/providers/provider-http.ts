@@ -8,6 +8,7 @@
 import { request, type Dispatcher } from 'undici';
 import { mapUpstreamError } from '../../upstreams/upstream-errors.js';
 import { sseEvents, type SseEvent } from '../wire/sse-parser.js';
+import { exchange, type BufferedAnswer, type ResponseHeaders } from './provider-exchange.js';
 import { ProviderError, errorTypeForStatus, type AttemptIo, type ProviderTarget } from './provider.js';
 
 export interface ProviderRequest {
@@ -38,7 +39,7 @@ export function dispatchFailure(err: unknown, io: AttemptIo): ProviderError {
 }
 
 /** Parses Retry-After (seconds or an HTTP date) or OpenAI's retry-after-ms, in ms. */
-export function retryAfterMs(headers: Dispatcher.ResponseData['headers'], now = Date.now()): number | undefined {
+export function retryAfterMs(headers: ResponseHeaders, now = Date.now()): number | undefined {
   const ms = headers['retry-after-ms'];
   if (typeof ms === 'string' && /^\d+(\.\d+)?$/.test(ms)) return Math.ceil(Number(ms));
   const ra = headers['retry-after'];
@@ -81,7 +82,7 @@ export interface StatusFailureOverrides {
  * A ProviderError for a non-2xx response, from its status, Retry-After and body. Overrides that are
  * set replace what the response says; the error type always follows the (final) status.
  */
-export function statusFailure(status: number, headers: Dispatcher.ResponseData['headers'], bodyText: string, providerName: string, over: StatusFailureOverrides = {}): ProviderError {
+export function statusFailure(status: number, headers: ResponseHeaders, bodyText: string, providerName: string, over: StatusFailureOverrides = {}): ProviderError {
   const f = errorBodyFields(bodyText);
   const final = over.status ?? status;
   // The type follows the status: providers disagree (OpenAI calls a bad key "invalid_request_error").
@@ -94,7 +95,7 @@ export function statusFailure(status: number, headers: Dispatcher.ResponseData['
  * A provider's own reading of a non-2xx response (its error codes, its retry hints, statuses it uses
  * for other meanings). Returns undefined to leave the response to {@link statusFailure}. Must not throw.
  */
-export type ErrorMapper = (status: number, headers: Dispatcher.ResponseData['headers'], bodyText: string) => ProviderError | undefined;
+export type ErrorMapper = (status: number, headers: ResponseHeaders, bodyText: string) => ProviderError | undefined;
 
 /** `Authorization: Bearer` with the target's key; no header for a target without a key. */
 export function bearerHeaders(target: Pick<ProviderTarget, 'apiKey'>): Record<string, string> {
@@ -112,25 +113,55 @@ export async function readCapped(body: AsyncIterable<Uint8Array>, limit: number 
   return Buffer.concat(parts).subarray(0, limit).toString('utf8');
 }
 
+/** An absolute http(s) URL with a path and nothing a URL parser would rewrite (spaces, fragments, non-ASCII…). */
+const PLAIN_URL = /^https?:\/\/[A-Za-z0-9.\-:[\]]+(\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?)$/;
+/** An origin a URL parser would rewrite: upper case, or a scheme's default port. */
+const UNCANONICAL_ORIGIN = /[A-Z]|^http:\/\/.*:80$|^https:\/\/.*:443$/;
+/** A `.` or `..` path segment, which a URL parser would resolve. */
+const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)/;
+
+/** Origin and path (with query) of an adapter's URL, as `new URL` gives them: sliced when the URL is plain, else parsed. */
+export function splitUrl(url: string): { origin: string; path: string } {
+  const m = PLAIN_URL.exec(url);
+  if (m) {
+    const origin = url.slice(0, url.length - m[1]!.length);
+    if (!DOT_SEGMENT.test(m[1]!) && !UNCANONICAL_ORIGIN.test(origin)) return { origin, path: m[1]! };
+  }
+  const u = new URL(url);
+  return { origin: u.origin, path: u.pathname + u.search };
+}
+
+/** The request's headers: accept, the target's own, the adapter's, and content-type for a body. */
+function requestHeaders(target: ProviderTarget, req: ProviderRequest, body: string | Uint8Array | undefined): Record<string, string> {
+  const headers: Record<string, string> = { accept: req.accept ?? 'application/json' };
+  for (const [n, v] of target.headers) headers[n] = v;
+  if (req.headers) Object.assign(headers, req.headers);
+  if (body !== undefined) headers['content-type'] ??= 'application/json';
+  return headers;
+}
+
+function requestBody(req: ProviderRequest): string | Uint8Array | undefined {
+  if (req.body === undefined) return undefined;
+  return typeof req.body === 'string' || req.body instanceof Uint8Array ? req.body : JSON.stringify(req.body);
+}
+
+/** The failure a non-2xx answer becomes: the adapter's reading, else {@link statusFailure}. */
+function answerFailure(status: number, headers: ResponseHeaders, text: string, providerName: string, mapError: ErrorMapper | undefined): ProviderError {
+  return mapError?.(status, headers, text) ?? statusFailure(status, headers, text, providerName);
+}
+
 /**
  * Sends a request through the target's pool. Resolves with a 2xx response (body unread); a non-2xx
  * answer becomes the ProviderError `mapError` gives (default, and when it gives none: {@link statusFailure}),
  * a network failure or the attempt's abort a ProviderError from {@link dispatchFailure}.
  */
 export async function send(target: ProviderTarget, io: AttemptIo, req: ProviderRequest, providerName: string, mapError?: ErrorMapper): Promise<Dispatcher.ResponseData> {
-  const headers: Record<string, string> = { accept: req.accept ?? 'application/json' };
-  for (const [n, v] of target.headers) headers[n] = v;
-  if (req.headers) Object.assign(headers, req.headers);
-  let body: string | Uint8Array | undefined;
-  if (req.body !== undefined) {
-    body = typeof req.body === 'string' || req.body instanceof Uint8Array ? req.body : JSON.stringify(req.body);
-    headers['content-type'] ??= 'application/json';
-  }
+  const body = requestBody(req);
   let res: Dispatcher.ResponseData;
   try {
     res = await request(req.url, {
       method: req.method ?? 'POST',
-      headers,
+      headers: requestHeaders(target, req, body),
       body,
       dispatcher: target.dispatcher,
       signal: io.signal,
@@ -147,18 +178,31 @@ export async function send(target: ProviderTarget, io: AttemptIo, req: ProviderR
   } catch (err) {
     throw dispatchFailure(err, io);
   }
-  throw mapError?.(res.statusCode, res.headers, text) ?? statusFailure(res.statusCode, res.headers, text, providerName);
+  throw answerFailure(res.statusCode, res.headers, text, providerName, mapError);
 }
 
-/** Sends and parses a JSON answer. A body that is not JSON is a protocol failure (502). */
+/**
+ * Sends and parses a JSON answer, read whole (through {@link exchange}: one dispatch, the body's
+ * bytes parsed once). Failures as for {@link send}; a body that is not JSON is a protocol failure (502).
+ */
 export async function sendJson<T>(target: ProviderTarget, io: AttemptIo, req: ProviderRequest, providerName: string, mapError?: ErrorMapper): Promise<T> {
-  const res = await send(target, io, req, providerName, mapError);
-  let text: string;
+  const body = requestBody(req);
+  const { origin, path } = splitUrl(req.url);
+  let answer: BufferedAnswer;
   try {
-    text = await res.body.text();
+    answer = await exchange(
+      target.dispatcher,
+      { origin, path, method: req.method ?? 'POST', headers: requestHeaders(target, req, body), body, headersTimeout: io.headersTimeout, bodyTimeout: io.bodyTimeout },
+      io,
+      MAX_ERROR_BODY,
+    );
   } catch (err) {
     throw dispatchFailure(err, io);
   }
+  if (answer.status < 200 || answer.status >= 300) throw answerFailure(answer.status, answer.headers, answer.body.toString('utf8'), providerName, mapError);
+  // A UTF-8 byte order mark is dropped, as a text decoder would.
+  const bytes = answer.body;
+  const text = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.toString('utf8', 3) : bytes.toString('utf8');
   try {
     return JSON.parse(text) as T;
   } catch {
@@ -166,10 +210,10 @@ export async function sendJson<T>(target: ProviderTarget, io: AttemptIo, req: Pr
   }
 }
 
-/** Sends a streaming request; resolves with its SSE events once the provider accepted it. */
+/** Sends a streaming request; resolves with its SSE events once the provider accepted it (a failure reading them, such as a body timeout, reset or abort, thrown as a ProviderError). */
 export async function sendSse(target: ProviderTarget, io: AttemptIo, req: ProviderRequest, providerName: string, mapError?: ErrorMapper): Promise<AsyncIterable<SseEvent>> {
   const res = await send(target, io, { ...req, accept: req.accept ?? 'text/event-stream' }, providerName, mapError);
-  return guardStream(sseEvents(res.body), io);
+  return sseEvents(res.body, (err) => dispatchFailure(err, io));
 }
 
 /** Re-throws stream failures (body timeout, reset, abort) as ProviderErrors. */

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { Agent, type Dispatcher } from 'undici';
 import type { ChatChunk, ChatRequest } from '../wire/chat.js';
 import { ProviderError, type AttemptIo, type ProviderAdapter, type ProviderTarget } from './provider.js';
+import { signalAttemptIo } from './attempt-io.js';
 
 /** A fault as the fake servers understand it (see test/fixtures/llm/fake-server.ts). */
 export type ConformanceFault =
@@ -51,7 +52,7 @@ export interface ConformanceSetup {
 
 /** Per-attempt I/O for tests: `signal` (default: one never aborted) and 5 s timeouts. */
 export function testIo(signal: AbortSignal = new AbortController().signal): AttemptIo {
-  return { signal, headersTimeout: 5000, bodyTimeout: 5000 };
+  return signalAttemptIo(signal, 5000, 5000);
 }
 
 /**

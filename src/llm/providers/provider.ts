@@ -31,10 +31,15 @@ export interface ProviderTarget {
   readonly dispatcher: Dispatcher;
 }
 
-/** Per-attempt I/O limits. */
+/** Per-attempt I/O limits and cancellation (made by attempt-io.ts). */
 export interface AttemptIo {
   /** Aborted on client disconnect, on the attempt timeout and on the total timeout. */
   readonly signal: AbortSignal;
+  /**
+   * Calls `fn` once with the abort reason when `signal` aborts (at once when it already has);
+   * returns a function that cancels the call. The same as listening on `signal`, for less.
+   */
+  onAbort(fn: (reason: unknown) => void): () => void;
   /** Longest wait for response headers, ms. */
   readonly headersTimeout: number;
   /** Longest gap between two body chunks, ms. */

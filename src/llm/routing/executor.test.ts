@@ -13,6 +13,7 @@ import { LlmPolicySpecSchema } from '../model/llm-policy-spec.js';
 import type { LlmProviderSpec } from '../model/llm-provider-spec.js';
 import { ProviderError, type AttemptIo, type ProviderAdapter, type ProviderTarget } from '../providers/provider.js';
 import { DeploymentHealth } from './deployment-health.js';
+import { ClientLink } from './client-link.js';
 import { execute } from './executor.js';
 
 type Step = 'ok' | ProviderError | { hangMs: number };
@@ -62,7 +63,7 @@ function scripted(scripts: Record<string, Step[]>) {
 }
 
 const status = (s: number, retryAfterMs?: number) => new ProviderError('status', s, 'api_error', `status ${s}`, { retryAfterMs });
-const opts = (p: ResolvedPolicy, health = new DeploymentHealth(), signal = new AbortController().signal) => ({ policy: p, health, clientSignal: signal, random: () => 0.5 });
+const opts = (p: ResolvedPolicy, health = new DeploymentHealth(), client = new ClientLink()) => ({ policy: p, health, client, random: () => 0.5 });
 
 describe('LLM executor', () => {
   it('falls back in order on 429, 5xx, timeout and connection failures', async () => {
@@ -161,10 +162,10 @@ describe('LLM executor', () => {
   });
 
   it('stops when the client goes away, without trying further targets', async () => {
-    const ac = new AbortController();
+    const client = new ClientLink();
     const { log, run } = scripted({ a: [{ hangMs: 5000 }], b: [] });
-    setTimeout(() => ac.abort(new ProviderError('connection', 499, 'api_error', 'client closed')), 30);
-    await assert.rejects(execute(opts(policy({}, deployment('a'), deployment('b')), new DeploymentHealth(), ac.signal), run), (e: unknown) => e instanceof ProviderError && e.status === 499);
+    setTimeout(() => client.leave(new ProviderError('connection', 499, 'api_error', 'client closed')), 30);
+    await assert.rejects(execute(opts(policy({}, deployment('a'), deployment('b')), new DeploymentHealth(), client), run), (e: unknown) => e instanceof ProviderError && e.status === 499);
     assert.deepEqual(log, ['a#k1']);
   });
 
@@ -176,7 +177,7 @@ describe('LLM executor', () => {
     const counts = { a: 0, b: 0 };
     const w: ResolvedPolicy = { ...weighted, targets: [{ deployment: a, weight: 1 }, { deployment: b, weight: 3 }] };
     for (let i = 0; i < 400; i++) {
-      const r = await execute({ policy: w, health, clientSignal: new AbortController().signal }, async (t) => t.provider);
+      const r = await execute({ policy: w, health, client: new ClientLink() }, async (t) => t.provider);
       counts[r.value as 'a' | 'b']++;
     }
     assert.ok(counts.b > counts.a * 2, `weights respected: ${JSON.stringify(counts)}`);

@@ -10,15 +10,17 @@
  */
 
 import type { Deployment, ProviderKey, ResolvedPolicy } from '../catalog/llm-catalog.js';
+import { AttemptControl } from '../providers/attempt-io.js';
 import { ProviderError, type AttemptIo, type ProviderTarget } from '../providers/provider.js';
 import { attemptOrder } from './attempt-order.js';
+import type { ClientLink } from './client-link.js';
 import type { DeploymentHealth } from './deployment-health.js';
 
 export interface ExecuteOptions {
   readonly policy: ResolvedPolicy;
   readonly health: DeploymentHealth;
-  /** Aborted when the client disconnects. */
-  readonly clientSignal: AbortSignal;
+  /** Tells when the client disconnects; the executor watches it while it runs (and for a stream's winner, after). */
+  readonly client: ClientLink;
   /** Why a deployment cannot take this request (limits, capability), or undefined when it can. */
   readonly unsuitable?: ((d: Deployment) => ProviderError | undefined) | undefined;
   readonly random?: () => number;
@@ -62,11 +64,6 @@ function countsAgainstDeployment(e: ProviderError): boolean {
   return e.kind !== 'status' || e.status >= 500;
 }
 
-/** The client's abort reason as a ProviderError (the request handler aborts with one). */
-function clientGone(signal: AbortSignal): ProviderError {
-  return signal.reason instanceof ProviderError ? signal.reason : new ProviderError('connection', 499, 'api_error', 'The client closed the connection');
-}
-
 function unavailable(message: string): ProviderError {
   return new ProviderError('connection', 503, 'overloaded_error', message);
 }
@@ -75,10 +72,11 @@ export async function execute<T>(opts: ExecuteOptions, run: AttemptRunner<T>): P
   const { policy, health } = opts;
   const spec = policy.spec;
   const random = opts.random ?? Math.random;
-  // One controller per attempt, aborted by the attempt timer, the total timer or the client; the run
-  // itself keeps only the reason it was stopped for (AbortSignal.any is costly on the hot path).
+  // One AttemptControl per attempt (its AbortSignal made only if an adapter reads it), aborted by the
+  // attempt timer, the total timer or the client; the run itself keeps only the reason it was stopped
+  // for (AbortSignal.any and per-request listeners are costly on the hot path).
   let stopped: ProviderError | undefined;
-  let current: AbortController | undefined;
+  let current: AttemptControl | undefined;
   const stop = (reason: ProviderError): void => {
     stopped ??= reason;
     current?.abort(reason);
@@ -86,10 +84,10 @@ export async function execute<T>(opts: ExecuteOptions, run: AttemptRunner<T>): P
   };
   let wake: (() => void) | undefined;
   const totalTimer = setTimeout(() => stop(new ProviderError('timeout', 504, 'timeout_error', `No answer within the policy's total timeout (${spec.timeouts.total} ms)`)), spec.timeouts.total);
-  const onClient = (): void => stop(clientGone(opts.clientSignal));
-  if (opts.clientSignal.aborted) onClient();
-  else opts.clientSignal.addEventListener('abort', onClient, { once: true });
-  let winner: AbortController | undefined;
+  const client = opts.client;
+  if (client.gone) stop(client.gone);
+  else client.onGone = stop;
+  let winner: AttemptControl | undefined;
   let attempts = 0;
   let last: ProviderError | undefined;
   let refusedByLimits: ProviderError | undefined;
@@ -116,10 +114,9 @@ export async function execute<T>(opts: ExecuteOptions, run: AttemptRunner<T>): P
         attempts++;
         opts.onAttempt?.(d, key, attempts);
         if (stopped) throw stopped;
-        const attemptCtl = new AbortController();
-        current = attemptCtl;
-        const attemptTimer = setTimeout(() => attemptCtl.abort(new ProviderError('timeout', 504, 'timeout_error', `Attempt timed out after ${spec.timeouts.attempt} ms`)), spec.timeouts.attempt);
-        const io: AttemptIo = { signal: attemptCtl.signal, headersTimeout: d.provider.headersTimeout, bodyTimeout: d.provider.bodyTimeout };
+        const io = new AttemptControl(d.provider.headersTimeout, d.provider.bodyTimeout);
+        current = io;
+        const attemptTimer = setTimeout(() => io.abort(new ProviderError('timeout', 504, 'timeout_error', `Attempt timed out after ${spec.timeouts.attempt} ms`)), spec.timeouts.attempt);
         const started = performance.now();
         health.started(d.id);
         try {
@@ -127,7 +124,7 @@ export async function execute<T>(opts: ExecuteOptions, run: AttemptRunner<T>): P
           const latencyMs = performance.now() - started;
           health.finished(d.id, latencyMs);
           health.success(d.id);
-          winner = attemptCtl;
+          winner = io;
           return { value, deployment: d, key, attempts, latencyMs };
         } catch (err) {
           health.finished(d.id, undefined);
@@ -167,11 +164,11 @@ export async function execute<T>(opts: ExecuteOptions, run: AttemptRunner<T>): P
     throw stopped ?? err;
   } finally {
     clearTimeout(totalTimer);
-    opts.clientSignal.removeEventListener('abort', onClient);
+    client.onGone = undefined;
     // A stream keeps reading after the run returned: the client going away must still cancel it.
-    if (winner && !opts.clientSignal.aborted) {
+    if (winner && !client.gone) {
       const w = winner;
-      opts.clientSignal.addEventListener('abort', () => w.abort(clientGone(opts.clientSignal)), { once: true });
+      client.onGone = (reason) => w.abort(reason);
     }
   }
 }

@@ -142,6 +142,28 @@ describe('sseEvents', () => {
     for await (const e of sseEvents(body())) out.push(e);
     assert.deepEqual(out, [msg('a — 1'), msg('2', 'end')]);
   });
+
+  it('throws a failure of the byte stream as mapError makes it, after the events before it', async () => {
+    async function* body(): AsyncGenerator<Uint8Array> {
+      yield utf8('data: 1\n\n');
+      throw new Error('reset');
+    }
+    const out: SseEvent[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const e of sseEvents(body(), (err) => new Error(`mapped: ${(err as Error).message}`))) out.push(e);
+      })(),
+      /mapped: reset/,
+    );
+    assert.deepEqual(out, [msg('1')]);
+  });
+
+  it('finds lines in a large read with CRs only in places', () => {
+    const text = 'data: x\n\n'.repeat(2000) + 'data: y\r\n\r' + '\ndata: z\n\n'.repeat(3);
+    const events = new SseParser().push(text);
+    assert.equal(events.length, 2004);
+    assert.deepEqual(events.slice(1999), [msg('x'), msg('y'), msg('z'), msg('z'), msg('z')]);
+  });
 });
 
 describe('sseFrame', () => {

@@ -38,9 +38,12 @@ export class SseParser {
     const out: SseEvent[] = [];
     let start = 0;
     const buf = this.buffer;
+    // The next CR at or after `start`, searched again only once passed: streams rarely have any,
+    // and searching the rest of the buffer for one per line would scan a large read once per line.
+    let cr = buf.indexOf('\r');
     for (;;) {
       const lf = buf.indexOf('\n', start);
-      const cr = buf.indexOf('\r', start);
+      if (cr !== -1 && cr < start) cr = buf.indexOf('\r', start);
       let end: number;
       let next: number;
       if (cr !== -1 && (lf === -1 || cr < lf)) {
@@ -109,11 +112,19 @@ export class SseParser {
   }
 }
 
-/** Reads a byte stream as SSE events, event by event as they complete. */
-export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+/**
+ * Reads a byte stream as SSE events, event by event as they complete. A failure reading `body` is
+ * thrown as `mapError` makes it (default: as it is) — in the same generator, as every event of a
+ * stream passes through each generator layered on it.
+ */
+export async function* sseEvents(body: AsyncIterable<Uint8Array>, mapError: (err: unknown) => unknown = (err) => err): AsyncGenerator<SseEvent> {
   const parser = new SseParser();
-  for await (const chunk of body) {
-    for (const e of parser.push(chunk)) yield e;
+  try {
+    for await (const chunk of body) {
+      for (const e of parser.push(chunk)) yield e;
+    }
+  } catch (err) {
+    throw mapError(err);
   }
   for (const e of parser.end()) yield e;
 }

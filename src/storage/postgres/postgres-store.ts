@@ -5,6 +5,7 @@ import type { Database } from '../sql/database.js';
 import { SqlStore } from '../sql/sql-store.js';
 import type { Store } from '../store.js';
 import { PostgresDialect } from './postgres-dialect.js';
+import { postgresUsageWriter } from './postgres-usage-writer.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database?…`. */
@@ -52,7 +53,8 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
     }),
   });
   const secrets = password ? [password, safeDecode(password)] : [];
-  return new SqlStore(new Kysely<Database>({ dialect }), new PostgresDialect(schema, secrets));
+  const db = new Kysely<Database>({ dialect });
+  return new SqlStore(db, new PostgresDialect(schema, secrets), postgresUsageWriter(db));
 }
 
 /** The URL's password as written (percent-encoded), or '' when none; CONFIG_INVALID when unparsable. */

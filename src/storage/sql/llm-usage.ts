@@ -1,59 +1,31 @@
-import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { LlmUsageStore, UsageDimension, UsageOutcome, UsageQuery, UsageRecordInput, UsageRow } from '../llm-usage-records.js';
 import { USAGE_DIMENSIONS } from '../llm-usage-records.js';
 import type { Database } from './database.js';
+import { usageRowValues, uuidV7s, type UsageRowWriter } from './llm-usage-rows.js';
 import { normaliseTimestamp, toNumber } from './row-mapping.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { withStorageErrors } from './storage-errors.js';
 
-/** Rows per INSERT (25 parameters each: well under SQLite's 32766 and PostgreSQL's 65535). */
-const INSERT_CHUNK = 400;
-
 const sumOf = (column: string) => sql<number | string>`coalesce(sum(${sql.ref(column)}), 0)`;
 
-/** {@link LlmUsageStore} on SQL. Grouping columns come from a fixed list, never from input. */
+/**
+ * {@link LlmUsageStore} on SQL. Grouping columns come from a fixed list, never from input. Appends go
+ * through the backend's {@link UsageRowWriter}; queries through Kysely.
+ */
 export class SqlLlmUsage implements LlmUsageStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialect,
+    private readonly writer: UsageRowWriter,
   ) {}
 
+  /** Appends in one write: all records or (on a STORAGE error) none. VALIDATION for an `at` that is not an instant. */
   append(records: readonly UsageRecordInput[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
-    const rows = records.map((r) => {
-      const at = normaliseTimestamp(r.at, 'at');
-      return {
-        id: randomUUID(),
-        tenant: r.tenant,
-        at,
-        hour: at.slice(0, 13),
-        request_id: r.requestId,
-        service: r.service,
-        route: r.route,
-        application: r.application,
-        credential: r.credential,
-        model: r.model,
-        provider: r.provider,
-        deployment: r.deployment,
-        api: r.api,
-        stream: r.stream ? 1 : 0,
-        status: r.status,
-        outcome: r.outcome,
-        estimated: r.estimated ? 1 : 0,
-        input_tokens: r.inputTokens,
-        output_tokens: r.outputTokens,
-        cached_tokens: r.cachedTokens,
-        reasoning_tokens: r.reasoningTokens,
-        cost_nano_usd: Math.round(r.costNanoUsd),
-        attempts: r.attempts,
-        latency_ms: Math.round(r.latencyMs),
-        ttft_ms: r.ttftMs === null ? null : Math.round(r.ttftMs),
-      };
-    });
-    return this.#guard(async () => {
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) await this.db.insertInto('llm_usage').values(rows.slice(i, i + INSERT_CHUNK)).execute();
-    });
+    const ids = uuidV7s(records.length);
+    const rows = records.map((r, i) => usageRowValues(r, ids[i]!));
+    return this.#guard(() => this.writer(rows));
   }
 
   query(q: UsageQuery): Promise<UsageRow[]> {

@@ -4,6 +4,7 @@ import { runMigrations } from '../migrations/run-migrations.js';
 import type { AdminTokens, ConfigDump, Store, StoreTx, TenantRecord, TenantScopeReader } from '../store.js';
 import { SqlAuditLog } from './audit-log.js';
 import { SqlLlmUsage } from './llm-usage.js';
+import type { UsageRowWriter } from './llm-usage-rows.js';
 import { SqlAcmeStore } from './acme.js';
 import { toCredentialRecord } from './credentials.js';
 import { mapSubscriptions, selectSubscriptions } from './subscriptions.js';
@@ -21,7 +22,7 @@ import { listTenantRows, requireTenantRow } from './tenants.js';
 /**
  * The one {@link Store} implementation for every SQL backend, written against Kysely. Backend
  * differences (column types, transaction serialisation, migration locking, error codes) come from
- * the {@link SqlDialect}.
+ * the {@link SqlDialect}; LLM usage rows are appended by the backend's {@link UsageRowWriter}.
  *
  * Driver errors surface as STORAGE GatewayErrors with credentials removed; errors thrown by a
  * transaction callback are rethrown unchanged after rollback. Do not call store methods from inside
@@ -39,11 +40,12 @@ export class SqlStore implements Store {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialect,
+    usageWriter: UsageRowWriter,
   ) {
     this.backend = dialect.backend;
     this.adminTokens = new SqlAdminTokens(db, dialect);
     this.audit = new SqlAuditLog(db, dialect);
-    this.llmUsage = new SqlLlmUsage(db, dialect);
+    this.llmUsage = new SqlLlmUsage(db, dialect, usageWriter);
     this.acme = new SqlAcmeStore(db, dialect);
   }
 

@@ -6,6 +6,7 @@ import type { Store } from '../store.js';
 import type { Database } from '../sql/database.js';
 import { SqlStore } from '../sql/sql-store.js';
 import { SqliteDialect } from './sqlite-dialect.js';
+import { sqliteUsageWriter } from './sqlite-usage-writer.js';
 
 export interface SqliteStoreOptions {
   /** Database file, or `:memory:` for a private in-memory database (tests). */
@@ -45,7 +46,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
     throw dialect.toStorageError(err, 'open');
   }
   const db = new Kysely<Database>({ dialect: new KyselySqliteDialect({ database }) });
-  return new SqlStore(db, dialect);
+  return new SqlStore(db, dialect, sqliteUsageWriter(database, db));
 }
 
 /** Creates the directory and an empty owner-only file, or narrows an existing file to 0600. */

@@ -5,6 +5,7 @@ import { anthropicError, startFakeAnthropic } from '../../../../test/fixtures/ll
 import type { ChatRequest } from '../../wire/chat.js';
 import { chatRequest, collectChunks, fakeUpstream, providerConformance, providerFailure, statusFault, testIo as io, testTarget } from '../provider.conformance.js';
 import { anthropicAdapter, anthropicRequestBody } from './anthropic-adapter.js';
+import { compactTextDelta } from './anthropic-stream-reader.js';
 
 const MODEL = 'claude-sonnet-4-5';
 const targetFor = (baseUrl: string, dispatcher: Dispatcher, model = MODEL) => testTarget({ type: 'anthropic', model, baseUrl, apiKey: 'sk-ant-test', dispatcher });
@@ -185,5 +186,21 @@ describe('anthropic adapter against the fake', () => {
     const err = await providerFailure(collectChunks(stream));
     assert.equal(err.status, 529);
     assert.equal(err.type, 'overloaded_error');
+  });
+});
+
+describe('Anthropic text delta fast path', () => {
+  it('reads exactly the compact text delta shape, and leaves anything else to the JSON parser', () => {
+    const delta = (text: string, index = 0) => JSON.stringify({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
+    for (const text of ['', ' token', 'a"}},{"x":"', '\\n\n\u2028😀', '}}']) assert.equal(compactTextDelta(delta(text, 12)), text);
+    for (const data of [
+      JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '{}' } }),
+      JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'a', extra: 1 } }),
+      JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'a' }, more: 'b' }),
+      '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"},"x":{"y":"b"}}',
+      '{"type":"content_block_delta","index":,"delta":{"type":"text_delta","text":"a"}}',
+      '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":1}}',
+      '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a}}',
+    ]) assert.equal(compactTextDelta(data), undefined, data);
   });
 });

@@ -19,6 +19,30 @@ function streamError(e: { error?: { type?: string; message?: string } }, name: s
   return new ProviderError('status', status, errorTypeForStatus(status), e.error?.message || `${name} failed mid-stream`, { code: e.error?.type });
 }
 
+const DELTA_HEAD = '{"type":"content_block_delta","index":';
+const TEXT_DELTA = ',"delta":{"type":"text_delta","text":';
+
+/**
+ * The text of a text delta event in the compact form Anthropic sends, byte for byte
+ * `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}`, with only the
+ * string literal parsed; undefined for any other data (which is then parsed whole). The literal is
+ * everything between the fixed parts, so when it parses as one string the event has exactly that shape.
+ */
+export function compactTextDelta(data: string): string | undefined {
+  if (!data.startsWith(DELTA_HEAD) || !data.endsWith('}}')) return undefined;
+  let i = DELTA_HEAD.length;
+  while (i < data.length && data.charCodeAt(i) >= 48 && data.charCodeAt(i) <= 57) i++;
+  if (i === DELTA_HEAD.length || !data.startsWith(TEXT_DELTA, i)) return undefined;
+  const literal = data.slice(i + TEXT_DELTA.length, -2);
+  if (literal.charCodeAt(0) !== 34 /* " */) return undefined;
+  try {
+    const text: unknown = JSON.parse(literal);
+    return typeof text === 'string' ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Reads Anthropic's events as canonical chunks. Throws a ProviderError on an `error` event, on an event
  * that is not JSON, and when the stream ends before the message did (no `message_start`, or no stop reason).
@@ -35,6 +59,12 @@ export async function* anthropicChunks(events: AsyncIterable<SseEvent>, name: st
 
   for await (const e of events) {
     if (e.event === 'ping') continue;
+    // Most events are text deltas: read those without parsing the whole event.
+    const text = e.event === 'content_block_delta' ? compactTextDelta(e.data) : undefined;
+    if (text !== undefined) {
+      if (text) yield out.content(text);
+      continue;
+    }
     const data = eventJson<AnthropicStreamEvent>(e, name);
     switch (data.type) {
       case 'error':

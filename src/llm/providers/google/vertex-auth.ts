@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { importPKCS8, SignJWT, type CryptoKey } from 'jose';
 import { request, type Dispatcher } from 'undici';
 import { dispatchFailure, protocolFailure, readCapped } from '../provider-http.js';
+import { signalAttemptIo } from '../attempt-io.js';
 import { ProviderError, errorTypeForStatus, type AttemptIo, type ProviderTarget } from '../provider.js';
 
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
@@ -160,7 +161,7 @@ export class GoogleTokenSource {
     const sa = parseServiceAccount(target.apiKey);
     const form = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: await assertion(sa, this.now()) });
     // Shared by every waiting caller, so not bound to this caller's signal.
-    const own: AttemptIo = { ...io, signal: new AbortController().signal };
+    const own: AttemptIo = signalAttemptIo(new AbortController().signal, io.headersTimeout, io.bodyTimeout);
     let status: number;
     let text: string;
     try {
