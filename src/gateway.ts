@@ -6,7 +6,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { BlockList, isIPv6 } from 'node:net';
-import pino, { type DestinationStream, type Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import { createAdminHandler, DEFAULT_ADMIN_LIMITS } from './admin/admin-server.js';
 import { AdminAuth, generateAdminToken, hashAdminToken } from './admin/admin-auth.js';
 import { ConfigService } from './config/config-service.js';
@@ -19,7 +19,7 @@ import { createRedirectListener } from './listeners/redirect-listener.js';
 import type { OrderedInstance } from './pipeline/compiled-route.js';
 import { PluginRegistry } from './pipeline/plugin.js';
 import { createRequestHandler } from './pipeline/request-handler.js';
-import { accessLogPlugin } from './plugins/access-log/access-log.js';
+import { accessLogPlugin, type AccessLogSink } from './plugins/access-log/access-log.js';
 import { builtinPlugins } from './plugins/builtin.js';
 import { loadMasterKey } from './secrets/master-key.js';
 import { SecretBox } from './secrets/secret-box.js';
@@ -57,8 +57,8 @@ export interface GatewayOptions {
   readonly env: NodeJS.ProcessEnv;
   /** Application log; default pino to stdout at `settings.logLevel`. */
   readonly logger?: Logger;
-  /** Where access-log lines go; default per `settings.accessLog.path`. */
-  readonly accessLogDestination?: DestinationStream;
+  /** Where access-log lines go (one Buffer per line); default per `settings.accessLog.path`. */
+  readonly accessLogDestination?: AccessLogSink;
   /** PostgreSQL schema (tests isolate runs with it). */
   readonly databaseSchema?: string;
 }
@@ -201,7 +201,11 @@ export class Gateway {
     this.cleanups.push(() => llm.close());
     const globalInstances: OrderedInstance[] = [];
     if (settings.accessLog.enabled) {
-      const dest = this.opts.accessLogDestination ?? pino.destination({ dest: settings.accessLog.path === 'stdout' ? 1 : settings.accessLog.path, sync: false, minLength: 16_000, mkdir: true });
+      // Buffer mode: in string mode sonic-boom measures its whole pending string on every write
+      // (Buffer.byteLength flattens it), allocating the buffer over and over until it is flushed.
+      const dest: AccessLogSink & { flushSync?: () => void } =
+        this.opts.accessLogDestination ??
+        (pino.destination({ dest: settings.accessLog.path === 'stdout' ? 1 : settings.accessLog.path, sync: false, minLength: 16_000, mkdir: true, contentMode: 'buffer' }) as unknown as AccessLogSink & { flushSync(): void });
       this.cleanups.push(() => {
         if ('flushSync' in dest && typeof dest.flushSync === 'function') {
           try {

@@ -152,8 +152,17 @@ export function http1ResponseClass(policy: ResponsePolicy): typeof ServerRespons
     writable: true,
     value: function writeHead(this: ServerResponse, statusCode: number, a?: unknown, b?: unknown) {
       const { reason, headers } = splitStatusArgs(a, b);
-      if (!this.headersSent) this.setHeader(HSTS, hsts);
-      const rest = withoutHsts(headers);
+      let rest: HeadersArg;
+      if (headers && !Array.isArray(headers)) {
+        // The policy's header joins the caller's object: with no header set before, Node then takes
+        // the object as it is instead of calling setHeader for each of its headers.
+        const out: OutgoingHttpHeaders = { [HSTS]: hsts };
+        for (const k in headers) if (!(k.length === HSTS.length && k.toLowerCase() === HSTS)) out[k] = headers[k];
+        rest = out;
+      } else {
+        if (!this.headersSent) this.setHeader(HSTS, hsts);
+        rest = withoutHsts(headers);
+      }
       return reason === undefined ? base.call(this, statusCode, rest) : base.call(this, statusCode, reason, rest);
     },
   });

@@ -17,6 +17,8 @@ const BIN = ['--import', 'tsx', join(ROOT, 'src/cli/bin.ts')];
 interface Running {
   child: ChildProcess;
   stderr: () => string;
+  /** What it wrote to stdout: the access log. */
+  stdout: () => string;
   urls: { https: string; http: string; admin: string };
   token: string | undefined;
 }
@@ -25,10 +27,12 @@ async function startCli(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<R
   const child = spawn(process.execPath, [...BIN, 'start', '--data-dir', dataDir, '--https-port', '0', '--http-port', '0', '--admin-port', '0', '--host', '127.0.0.1'], {
     cwd: ROOT,
     env: { ...process.env, PORTCULLIS_ADMIN_TOKEN: '', PORTCULLIS_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
+  let out = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   const deadline = Date.now() + 20_000;
   while (!/Try it:/.test(err)) {
     if (child.exitCode !== null) throw new Error(`start exited ${child.exitCode}: ${err}`);
@@ -39,6 +43,7 @@ async function startCli(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<R
   return {
     child,
     stderr: () => err,
+    stdout: () => out,
     urls: { https: url('HTTPS data plane'), http: url('HTTP \\(redirects\\)'), admin: url('Admin API').replace(/\/admin\/v1$/, '') },
     token: /Admin token[^\n]*\n\s+(pca_\S+)/.exec(err)?.[1],
   };
@@ -174,9 +179,12 @@ describe('CLI quick start', () => {
     assert.equal((await cli(['start', '--no-such-flag'])).code, 2);
   });
 
-  it('exits 0 on SIGTERM, and a restart reuses the CA and prints no new token', async () => {
+  it('exits 0 on SIGTERM with every access-log line written, and a restart reuses the CA and prints no new token', async () => {
+    const before = gw;
     const code = await stopCli(gw);
     assert.equal(code, 0);
+    const lines = before.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { log?: string; path?: string; status?: number });
+    assert.ok(lines.some((l) => l.log === 'access' && l.path === '/hello/world' && l.status === 200), 'the buffered access log is flushed at shutdown');
     const caBefore = (await stat(join(dataDir, 'ca.pem'))).mtimeMs;
     gw = await startCli(dataDir);
     assert.equal(gw.token, undefined);

@@ -25,9 +25,13 @@ function ms(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
 
-/** A JSON string literal, or null. */
+/** Characters a JSON string literal escapes (and lone surrogates, which JSON.stringify escapes too). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A JSON string literal, or null. Plain strings (the usual case) skip the serialiser. */
 function str(v: string | null | undefined): string {
-  return v === undefined || v === null ? 'null' : JSON.stringify(v);
+  if (v === undefined || v === null) return 'null';
+  return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
 }
 
 /**
@@ -58,9 +62,9 @@ export function accessLogLine(ctx: RequestContext, now: number = performance.now
   );
 }
 
-/** Where access-log lines go: a pino destination (sonic-boom) or any stream with `write`. */
+/** Where access-log lines go, one UTF-8 Buffer per line: a pino destination (sonic-boom, `contentMode: 'buffer'`) or any stream with `write`. */
 export interface AccessLogSink {
-  write(line: string): unknown;
+  write(line: Buffer): unknown;
 }
 
 export const AccessLogConfigSchema = z.object({}).strict();
@@ -78,7 +82,7 @@ export function accessLogPlugin(sink: AccessLogSink): Plugin<z.output<typeof Acc
     create() {
       return {
         log(ctx) {
-          sink.write(accessLogLine(ctx));
+          sink.write(Buffer.from(accessLogLine(ctx)));
         },
       };
     },
