@@ -5,7 +5,7 @@
  * each new row at a random place, which is what made large usage tables slow to append to.
  */
 
-import { randomBytes } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import type { UsageRecordInput } from '../llm-usage-records.js';
 import { normaliseTimestamp } from './row-mapping.js';
 
@@ -80,18 +80,12 @@ export function usageRowValues(r: UsageRecordInput, id: string): UsageRowValues 
   ];
 }
 
-/** `count` UUIDv7 strings for the instant `now` (ms since the epoch), from one draw of random bytes. */
-export function uuidV7s(count: number, now: number = Date.now()): string[] {
-  const bytes = randomBytes(count * 16);
-  const ms = Math.max(0, Math.trunc(now)) % 2 ** 48;
+/**
+ * `count` UUIDv7 ids (RFC 9562: time-ordered, so the primary-key index grows at its end). Without
+ * `now`, the clock's and increasing within a millisecond; with it, for that instant.
+ */
+export function uuidV7s(count: number, now?: number): string[] {
   const out = new Array<string>(count);
-  for (let i = 0; i < count; i++) {
-    const b = bytes.subarray(i * 16, i * 16 + 16);
-    b.writeUIntBE(ms, 0, 6);
-    b[6] = 0x70 | (b[6]! & 0x0f); // version 7
-    b[8] = 0x80 | (b[8]! & 0x3f); // variant 10
-    const h = b.toString('hex');
-    out[i] = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-  }
+  for (let i = 0; i < count; i++) out[i] = now === undefined ? uuidv7() : uuidv7({ msecs: now });
   return out;
 }
