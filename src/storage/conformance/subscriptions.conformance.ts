@@ -200,5 +200,19 @@ export function subscriptionsConformance(ctx: ConformanceContext): void {
       assert.equal(await rs.visibleService(provider, 'shared'), undefined, 'unsharing hides it');
       assert.equal((await rx.visibleService(provider, 'shared'))?.version, 2);
     });
+
+    it('forgets a deleted tenant: a later tenant of the same name sees nothing it was shared', async () => {
+      const { provider, subscriber, bystander } = await parties();
+      await ctx.inTenant(provider, (s) => s.create('service', 'shared', { url: 'https://shared.test', access: { sharedWith: [subscriber, bystander], approval: 'manual' } }));
+      const rev = await ctx.store.revision();
+      assert.equal(await ctx.store.transaction((tx) => tx.tenants.delete(subscriber)), true);
+      assert.ok((await ctx.store.revision()) > rev);
+      const after = await (await ctx.store.tenant(provider)).get('service', 'shared');
+      assert.deepEqual(after?.spec, { url: 'https://shared.test', access: { sharedWith: [bystander], approval: 'manual' } });
+      assert.equal(after?.version, 2, 'the service changed');
+      await ctx.store.transaction((tx) => tx.tenants.create(subscriber));
+      assert.equal(await (await ctx.store.tenant(subscriber)).visibleService(provider, 'shared'), undefined);
+      assert.equal((await (await ctx.store.tenant(bystander)).visibleService(provider, 'shared'))?.name, 'shared');
+    });
   });
 }

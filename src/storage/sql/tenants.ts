@@ -4,7 +4,7 @@ import { gatewayError } from '../../core/errors.js';
 import { DEFAULT_TENANT } from '../../model/common.js';
 import type { TenantRecord, TenantsWriter } from '../store.js';
 import type { Database } from './database.js';
-import { toTenantRecord, type TenantRow } from './row-mapping.js';
+import { encodeSpec, toTenantRecord, type TenantRow } from './row-mapping.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { withStorageErrors } from './storage-errors.js';
 
@@ -95,7 +95,7 @@ export class SqlTenantsWriter implements TenantsWriter {
         const left = await this.db.selectFrom(table).select('id').where('tenant_id', '=', row.id).limit(1).executeTakeFirst();
         if (left) throw gatewayError('CONFLICT', `Tenant "${name}" still has ${what}`);
       }
-      await releaseSharedPki(this.db, this.dialect, row.id, name);
+      await releaseSharing(this.db, this.dialect, row.id, name);
       try {
         await this.db.deleteFrom('tenants').where('id', '=', row.id).execute();
       } catch (err) {
@@ -114,15 +114,29 @@ export class SqlTenantsWriter implements TenantsWriter {
 }
 
 /**
- * What a deleted tenant leaves in other tenants' PKI: the certificates it obtained from CAs shared
- * with it are revoked (cessationOfOperation, unless revoked before) and handed to each CA's owner,
- * whose CRL and OCSP keep answering for them; and its name leaves every CA's `sharedWith`, so a
- * later tenant of that name inherits nothing.
+ * What a deleted tenant leaves with other tenants: its name leaves every service's
+ * `access.sharedWith` and every CA's `sharedWith` (a later tenant of that name inherits nothing; the
+ * services change version), and the certificates it obtained from CAs shared with it are revoked
+ * (cessationOfOperation, unless revoked before) and handed to each CA's owner, whose CRL and OCSP
+ * keep answering for them.
  */
-async function releaseSharedPki(db: Kysely<Database>, dialect: SqlDialect, tenantId: string, name: string): Promise<void> {
+async function releaseSharing(db: Kysely<Database>, dialect: SqlDialect, tenantId: string, name: string): Promise<void> {
+  const now = new Date().toISOString();
+  const services = await db.selectFrom('config_objects').select(['id', 'spec']).where('kind', '=', 'service').where('tenant_id', '<>', tenantId).execute();
+  for (const svc of services) {
+    const spec = dialect.decodeJson(svc.spec) as Record<string, unknown> & { access?: Record<string, unknown> & { sharedWith?: string[] } };
+    const shared = spec.access?.sharedWith;
+    if (!Array.isArray(shared) || !shared.includes(name)) continue;
+    const next = { ...spec, access: { ...spec.access, sharedWith: shared.filter((t) => t !== name) } };
+    await db
+      .updateTable('config_objects')
+      .set((eb) => ({ spec: encodeSpec(next), version: eb('version', '+', 1), updated_at: now }))
+      .where('id', '=', svc.id)
+      .execute();
+  }
   await db
     .updateTable('issued_certificates')
-    .set({ revoked_at: new Date().toISOString(), revocation_reason: 'cessationOfOperation' })
+    .set({ revoked_at: now, revocation_reason: 'cessationOfOperation' })
     .where('tenant_id', '=', tenantId)
     .where('revoked_at', 'is', null)
     .execute();
