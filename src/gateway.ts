@@ -203,16 +203,27 @@ export class Gateway {
     if (settings.accessLog.enabled) {
       // Buffer mode: in string mode sonic-boom measures its whole pending string on every write
       // (Buffer.byteLength flattens it), allocating the buffer over and over until it is flushed.
-      const dest: AccessLogSink & { flushSync?: () => void } =
+      const dest: AccessLogSink & { flush?: (cb: (err?: Error) => void) => void; flushSync?: () => void } =
         this.opts.accessLogDestination ??
-        (pino.destination({ dest: settings.accessLog.path === 'stdout' ? 1 : settings.accessLog.path, sync: false, minLength: 16_000, mkdir: true, contentMode: 'buffer' }) as unknown as AccessLogSink & { flushSync(): void });
-      this.cleanups.push(() => {
-        if ('flushSync' in dest && typeof dest.flushSync === 'function') {
-          try {
-            dest.flushSync();
-          } catch {
-            /* destination not ready: nothing buffered */
-          }
+        // (sonic-boom's typings know only its string mode's write.)
+        (pino.destination({ dest: settings.accessLog.path === 'stdout' ? 1 : settings.accessLog.path, sync: false, minLength: 16_000, mkdir: true, contentMode: 'buffer' }) as unknown as AccessLogSink);
+      this.cleanups.push(async () => {
+        // Lines in order: the write in flight and the buffer behind it drain first (flushSync alone
+        // would write the buffer ahead of a chunk still in flight); flushSync takes what is left
+        // should the destination not drain in time.
+        if (typeof dest.flush === 'function') {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 2000);
+            dest.flush!(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+        }
+        try {
+          dest.flushSync?.();
+        } catch {
+          /* destination not ready: nothing buffered */
         }
       });
       const plugin = accessLogPlugin(dest);

@@ -43,6 +43,7 @@ export const Errors = Object.freeze({
   SUBSCRIPTION_PENDING: def('SUBSCRIPTION_PENDING', 403, 'subscription_pending', "The application's subscription to this service awaits approval"),
   CLIENT_CERT_REVOKED: def('CLIENT_CERT_REVOKED', 403, 'certificate_revoked', 'The client certificate of this connection has been revoked'),
   CLIENT_CERT_UNTRUSTED: def('CLIENT_CERT_UNTRUSTED', 403, 'certificate_untrusted', 'The client certificate of this connection is no longer trusted here'),
+  CLIENT_CERT_REQUIRED: def('CLIENT_CERT_REQUIRED', 403, 'certificate_required', 'This domain now requires a client certificate: connect again with one'),
   TOO_MANY_AUTH_FAILURES: def('TOO_MANY_AUTH_FAILURES', 429, 'too_many_auth_failures', 'Too many failed authentication attempts; try again later'),
   // Data plane: LLM APIs.
   MODEL_NOT_FOUND: def('MODEL_NOT_FOUND', 404, 'model_not_found', 'The model does not exist or you do not have access to it'),

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { gatewayError } from '../core/errors.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
-import { stillTrusted, type ClientAuthPolicy } from '../tls/client-auth.js';
+import { stillTrusted } from '../tls/client-auth.js';
 import type { ConnectionTls } from '../tls/tls-edge.js';
 import { runRequestHooks, type HookChain } from './compiled-route.js';
 import { RequestContext, requestAuthority } from './context.js';
@@ -83,18 +83,34 @@ function misdirected(tls: ConnectionTls, host: string, snapshot: Snapshot): bool
   return tls.domain.clientAuth.mode !== 'off' && tls.servername !== undefined && host !== tls.servername;
 }
 
-const kTrustedUnder = Symbol('portcullis.trustedUnder');
+const kCheckedIn = Symbol('portcullis.checkedIn');
+
+type ConnectionRefusal = 'CLIENT_CERT_REVOKED' | 'CLIENT_CERT_UNTRUSTED' | 'CLIENT_CERT_REQUIRED';
 
 /**
- * Whether the connection's client certificate is accepted by its domain's policy in `snapshot`:
- * the handshake's policy, or a later one it still satisfies (checked once per connection and policy).
+ * Why a TLS connection admitted under an earlier configuration may no longer be served, or
+ * undefined: its client certificate was revoked; its domain no longer trusts the certificate's
+ * issuer (a CA removed or no longer shared); its domain now requires a certificate the connection
+ * did not present; or its mutual-TLS domain is gone. New connections meet all of these in the
+ * handshake. Checked once per connection and snapshot.
  */
-function trustedNow(tls: ConnectionTls & { [kTrustedUnder]?: ClientAuthPolicy }, snapshot: Snapshot): boolean {
+function connectionRefusal(tls: ConnectionTls & { [kCheckedIn]?: Snapshot }, snapshot: Snapshot): ConnectionRefusal | undefined {
+  if (tls[kCheckedIn] === snapshot) return undefined;
+  const cert = tls.clientCert;
+  if (cert !== undefined && snapshot.pki?.revokedFingerprints.has(cert.fingerprint256)) return 'CLIENT_CERT_REVOKED';
+  const admitted = tls.domain.clientAuth;
   const current = snapshot.tls?.resolve(tls.servername)?.clientAuth;
-  if (current === undefined || current === tls.domain.clientAuth || current === tls[kTrustedUnder]) return true;
-  if (!stillTrusted(tls.clientCert!, current)) return false;
-  tls[kTrustedUnder] = current;
-  return true;
+  if (current !== admitted) {
+    if (current === undefined) {
+      if (admitted.mode !== 'off') return 'CLIENT_CERT_UNTRUSTED';
+    } else if (cert !== undefined) {
+      if (!stillTrusted(cert, current)) return 'CLIENT_CERT_UNTRUSTED';
+    } else if (current.mode === 'required') {
+      return 'CLIENT_CERT_REQUIRED';
+    }
+  }
+  tls[kCheckedIn] = snapshot;
+  return undefined;
 }
 
 /**
@@ -160,18 +176,14 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
       return;
     }
     if (deps.internal !== undefined && path.startsWith(INTERNAL_PREFIX) && deps.internal(ctx, snapshot)) return;
-    // A connection admitted before its certificate was revoked, or before its domain stopped trusting
-    // the issuer: refused from the next request on, and closed (new connections are refused in the
-    // handshake, by the CRL and the domain's CAs).
-    const cert = tls?.clientCert;
-    if (cert !== undefined) {
-      const refusal = snapshot.pki?.revokedFingerprints.has(cert.fingerprint256) ? 'CLIENT_CERT_REVOKED' : trustedNow(tls!, snapshot) ? undefined : 'CLIENT_CERT_UNTRUSTED';
-      if (refusal !== undefined) {
-        const socket = ctx.socket;
-        res.once('finish', () => socket.destroy());
-        ctx.fail(gatewayError(refusal));
-        return;
-      }
+    // A connection the configuration no longer admits (see connectionRefusal): refused from its next
+    // request on, and closed.
+    const refusal = tls !== undefined ? connectionRefusal(tls, snapshot) : undefined;
+    if (refusal !== undefined) {
+      const socket = ctx.socket;
+      res.once('finish', () => socket.destroy());
+      ctx.fail(gatewayError(refusal));
+      return;
     }
     const method = req.method ?? 'GET';
     const hit = snapshot.router.match(method, ctx.host, path);
