@@ -67,13 +67,14 @@ export function verifyChain(leaf: X509Certificate, presented: readonly X509Certi
 /**
  * Whether a certificate admitted under an earlier policy of its domain is accepted by `policy`, the
  * domain's policy now (trust may have changed since the handshake: a CA removed or no longer shared,
- * revocation information gone). Its chain was verified up to an anchor then; it stands if any
- * certificate of that chain is still an anchor.
+ * revocation information gone). Its chain as verified then (the issuers up to the old anchor) is
+ * verified again against the new anchors, so a chain through an intermediate the domain dropped
+ * still stands when the domain keeps its root.
  */
-export function stillTrusted(cert: ClientCertificate, policy: ClientAuthPolicy): boolean {
+export function stillTrusted(cert: ClientCertificate, policy: ClientAuthPolicy, now: Date = new Date()): boolean {
   if (policy.mode === 'off') return true;
   if (policy.unavailable !== undefined) return false;
-  return cert.chain.some((pem) => policy.anchorFingerprints.has(new X509Certificate(pem).fingerprint256));
+  return typeof verifyChain(new X509Certificate(cert.pem), cert.chain.map((pem) => new X509Certificate(pem)), policy, now) !== 'string';
 }
 
 /**

@@ -4,6 +4,9 @@ import { X509Certificate } from 'node:crypto';
 import { generateKeyPair, exportPrivateKeyPem } from '../pki/keys.js';
 import { createRootCa, issueCertificate, type CertificateIssuer } from '../pki/issue-certificate.js';
 import { buildTlsSnapshot, clientAuthPolicy, SecureContextCache, type TlsDomainInput } from './tls-snapshot.js';
+import { createCaHierarchy } from '../pki/ca-hierarchy.js';
+import { stillTrusted } from './client-auth.js';
+import { describeCertificate } from './client-certificate.js';
 
 const DAY = 86_400_000;
 
@@ -94,5 +97,21 @@ describe('clientAuthPolicy', () => {
     const some = clientAuthPolicy({ mode: 'required', depth: 3, trustedCas: ca.certPem });
     assert.deepEqual([some.anchors.length, some.unavailable], [1, undefined]);
     assert.equal(clientAuthPolicy({ mode: 'required', depth: 3, trustedCas: ca.certPem, unavailable: 'revocation information unavailable (x)' }).unavailable, 'revocation information unavailable (x)');
+  });
+});
+
+describe('stillTrusted', () => {
+  it("re-verifies an admitted chain against a domain's new anchors", async () => {
+    const h = await createCaHierarchy({ commonName: 'still' });
+    const other = await createRootCa({ commonName: 'other', notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + DAY) });
+    const leaf = await issueCertificate({ issuer: h.intermediate, subjectCN: 'app', sans: ['spiffe://x/app'], usage: 'client', notAfter: new Date(Date.now() + DAY) });
+    const cert = describeCertificate(new X509Certificate(leaf.certPem), [new X509Certificate(h.intermediate.certPem)]);
+    const policy = (...pems: string[]) => clientAuthPolicy({ mode: 'required', depth: 3, trustedCas: pems.join('') });
+    assert.equal(stillTrusted(cert, policy(h.intermediate.certPem, h.root.certPem)), true);
+    assert.equal(stillTrusted(cert, policy(h.root.certPem)), true, 'the intermediate dropped, its root kept');
+    assert.equal(stillTrusted(cert, policy(other.certPem)), false, 'no anchor of its chain left');
+    assert.equal(stillTrusted(cert, clientAuthPolicy({ mode: 'required', depth: 3 })), false, 'no CA at all');
+    assert.equal(stillTrusted(cert, clientAuthPolicy({ mode: 'off', depth: 3 })), true);
+    assert.equal(stillTrusted(cert, policy(h.root.certPem), new Date(Date.now() + 2 * DAY)), false, 'expired since');
   });
 });
