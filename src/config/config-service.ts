@@ -177,9 +177,19 @@ export class ConfigService {
   /** Throws NOT_FOUND when absent, CONFLICT while the tenant owns objects (and always for "default"). */
   async deleteTenant(name: string): Promise<void> {
     const deleted = await this.deps.store.transaction(async (tx) => {
-      const done = await tx.tenants.delete(name);
-      if (done) await this.audit(tx, [{ tenant: name, action: 'tenant.delete', object: { kind: 'tenant', name } }]);
-      return done;
+      const release = await tx.tenants.delete(name);
+      if (!release) return false;
+      // Each tenant's trail records what the deletion changed in it.
+      const cause = { cause: 'tenant deleted', tenantDeleted: name };
+      await this.audit(tx, [
+        { tenant: name, action: 'tenant.delete', object: { kind: 'tenant', name } },
+        ...release.services.map((s) => ({ tenant: s.tenant, action: 'service.unshare', object: { kind: 'service', name: s.name }, details: cause })),
+        ...release.cas.map((c) => ({ tenant: c.tenant, action: 'ca.unshare', object: { kind: 'ca', name: c.name }, details: cause })),
+        ...release.certificates
+          .filter((c) => c.revokedNow)
+          .map((c) => ({ tenant: c.tenant, action: 'certificate.revoke', object: { kind: 'certificate', name: c.serial }, details: { ...cause, ca: c.ca, reason: 'cessationOfOperation' } })),
+      ]);
+      return true;
     });
     if (!deleted) throw gatewayError('NOT_FOUND', `Tenant "${name}" not found`);
     await this.notify();

@@ -267,8 +267,22 @@ export interface TenantsWriter {
   get(name: string): Promise<TenantRecord | undefined>;
   /** Throws CONFLICT when the name exists. */
   create(name: string, displayName?: string | null): Promise<TenantRecord>;
-  /** Throws CONFLICT while the tenant owns objects; returns false when absent. */
-  delete(name: string): Promise<boolean>;
+  /**
+   * Throws CONFLICT while the tenant owns objects; returns undefined when absent. What it leaves with
+   * other tenants is released (see {@link TenantRelease}) and reported, for their audit trails.
+   */
+  delete(name: string): Promise<TenantRelease | undefined>;
+}
+
+/**
+ * What deleting a tenant changed in other tenants: its name left their services' `access.sharedWith`
+ * and their CAs' `sharedWith`, and the certificates it had obtained from their CAs became theirs,
+ * revoked (cessationOfOperation) unless revoked before.
+ */
+export interface TenantRelease {
+  readonly services: ReadonlyArray<{ readonly tenant: string; readonly name: string }>;
+  readonly cas: ReadonlyArray<{ readonly tenant: string; readonly name: string }>;
+  readonly certificates: ReadonlyArray<{ readonly tenant: string; readonly ca: string; readonly serial: string; readonly revokedNow: boolean }>;
 }
 
 /** What a transaction callback receives. */

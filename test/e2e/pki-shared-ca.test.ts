@@ -171,6 +171,27 @@ describe('PKI: a CA shared between tenants', () => {
     assert.equal((await gw.admin('DELETE', `${T}/platform/domains/api`)).status, 204);
   });
 
+  it("deleting a tenant that used the CA revokes what it obtained, leaves the owner's list, and says so in the owner's audit trail", async () => {
+    const T = '/admin/v1/tenants';
+    assert.equal((await gw.admin('POST', T, { name: 'temp' })).status, 201);
+    assert.equal((await cli('platform', 'ca', 'share', 'clients', '--with', 'retail,temp')).code, 0);
+    assert.equal((await gw.admin('POST', `${T}/temp/applications`, { name: 'job' })).status, 201);
+    const issued = await gw.admin('POST', `${T}/temp/cas/${SHARED}/certificates`, { usage: 'client', application: 'job' });
+    assert.equal(issued.status, 201);
+    const serial: string = issued.body.certificate.serial;
+    assert.equal((await gw.admin('DELETE', `${T}/temp/applications/job`)).status, 204);
+    assert.equal((await gw.admin('DELETE', `${T}/temp`)).status, 204);
+
+    assert.deepEqual((await gw.admin('GET', `${T}/platform/cas/clients`)).body.settings.sharedWith, ['retail']);
+    const crl = await runCommand('sh', ['-c', `curl -s ${httpBase}/_portcullis/pki/platform/clients/crl.pem | openssl crl -noout -text`]);
+    assert.match(crl.stdout, new RegExp(`Serial Number: ${serial}[\\s\\S]*?Cessation Of Operation`));
+    const trail = (await gw.admin('GET', '/admin/v1/audit?tenant=platform&limit=1000')).body.items as Array<{ action: string; object: { name: string }; details: Record<string, unknown> | null }>;
+    const mine = trail.filter((e) => e.details?.tenantDeleted === 'temp').map((e) => `${e.action} ${e.object.name}`);
+    assert.deepEqual(mine.sort(), ['ca.unshare clients', `certificate.revoke ${serial}`].sort());
+    assert.equal((await gw.admin('POST', T, { name: 'temp' })).status, 201);
+    assert.equal((await gw.admin('GET', `${T}/temp/cas/${SHARED}`)).status, 404, 'a new tenant of that name inherits nothing');
+  });
+
   it('when the owner stops sharing, the domain refuses the CA\'s certificates at once; the tenant must drop the reference before other writes', async () => {
     const dir = join(work, 'second');
     await issue(dir);

@@ -156,7 +156,12 @@ export function pkiConformance(ctx: ConformanceContext): void {
       const gone = await ctx.inTenant(user, (s) => s.pki.recordIssued(issued(`${owner}/platform`, 'old')));
       const at = new Date(Date.now() - 60_000).toISOString();
       await ctx.inTenant(user, (s) => s.pki.revoke(gone.serial, at, 'superseded'));
-      assert.equal(await ctx.store.transaction((tx) => tx.tenants.delete(user)), true);
+      const release = await ctx.store.transaction((tx) => tx.tenants.delete(user));
+      assert.deepEqual(release?.cas, [{ tenant: owner, name: 'platform' }]);
+      assert.deepEqual(
+        [...(release?.certificates ?? [])].sort((x, y) => x.serial.localeCompare(y.serial)),
+        [{ tenant: owner, ca: 'platform', serial: live.serial, revokedNow: true }, { tenant: owner, ca: 'platform', serial: gone.serial, revokedNow: false }].sort((x, y) => x.serial.localeCompare(y.serial)),
+      );
       const revoked = (await ctx.store.loadAll()).pki.revoked.filter((r) => r.tenant === owner);
       assert.deepEqual(revoked.map((r) => [r.serial, r.reason]).sort(), [[live.serial, 'cessationOfOperation'], [gone.serial, 'superseded']].sort());
       assert.equal(revoked.find((r) => r.serial === gone.serial)?.revokedAt, at, 'earlier revocations keep their time and reason');

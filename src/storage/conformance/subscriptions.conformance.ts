@@ -167,7 +167,7 @@ export function subscriptionsConformance(ctx: ConformanceContext): void {
       });
       assert.ok(await ctx.store.tenant(marker));
       await ctx.inTenant(subscriber, (s) => s.subscriptions.deleteForApplication('app'));
-      assert.equal(await ctx.store.transaction((tx) => tx.tenants.delete(provider)), true);
+      assert.deepEqual(await ctx.store.transaction((tx) => tx.tenants.delete(provider)), { services: [], cas: [], certificates: [] });
     });
   });
 
@@ -205,7 +205,7 @@ export function subscriptionsConformance(ctx: ConformanceContext): void {
       const { provider, subscriber, bystander } = await parties();
       await ctx.inTenant(provider, (s) => s.create('service', 'shared', { url: 'https://shared.test', access: { sharedWith: [subscriber, bystander], approval: 'manual' } }));
       const rev = await ctx.store.revision();
-      assert.equal(await ctx.store.transaction((tx) => tx.tenants.delete(subscriber)), true);
+      assert.deepEqual(await ctx.store.transaction((tx) => tx.tenants.delete(subscriber)), { services: [{ tenant: provider, name: 'shared' }], cas: [], certificates: [] });
       assert.ok((await ctx.store.revision()) > rev);
       const after = await (await ctx.store.tenant(provider)).get('service', 'shared');
       assert.deepEqual(after?.spec, { url: 'https://shared.test', access: { sharedWith: [bystander], approval: 'manual' } });

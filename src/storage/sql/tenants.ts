@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { gatewayError } from '../../core/errors.js';
 import { DEFAULT_TENANT } from '../../model/common.js';
-import type { TenantRecord, TenantsWriter } from '../store.js';
+import type { TenantRecord, TenantRelease, TenantsWriter } from '../store.js';
 import type { Database } from './database.js';
 import { encodeSpec, toTenantRecord, type TenantRow } from './row-mapping.js';
 import type { SqlDialect } from './sql-dialect.js';
@@ -66,10 +66,10 @@ export class SqlTenantsWriter implements TenantsWriter {
     });
   }
 
-  delete(name: string): Promise<boolean> {
+  delete(name: string): Promise<TenantRelease | undefined> {
     return this.#guard(async () => {
       const row = await findTenantRow(this.db, name);
-      if (!row) return false;
+      if (!row) return undefined;
       if (name === DEFAULT_TENANT) throw gatewayError('CONFLICT', `Tenant "${DEFAULT_TENANT}" cannot be deleted`);
       const owned = await this.db
         .selectFrom('config_objects')
@@ -95,7 +95,7 @@ export class SqlTenantsWriter implements TenantsWriter {
         const left = await this.db.selectFrom(table).select('id').where('tenant_id', '=', row.id).limit(1).executeTakeFirst();
         if (left) throw gatewayError('CONFLICT', `Tenant "${name}" still has ${what}`);
       }
-      await releaseSharing(this.db, this.dialect, row.id, name);
+      const release = await releaseSharing(this.db, this.dialect, row.id, name);
       try {
         await this.db.deleteFrom('tenants').where('id', '=', row.id).execute();
       } catch (err) {
@@ -104,7 +104,7 @@ export class SqlTenantsWriter implements TenantsWriter {
         throw err;
       }
       this.onWrite();
-      return true;
+      return release;
     });
   }
 
@@ -120,10 +120,17 @@ export class SqlTenantsWriter implements TenantsWriter {
  * (cessationOfOperation, unless revoked before) and handed to each CA's owner, whose CRL and OCSP
  * keep answering for them.
  */
-async function releaseSharing(db: Kysely<Database>, dialect: SqlDialect, tenantId: string, name: string): Promise<void> {
+async function releaseSharing(db: Kysely<Database>, dialect: SqlDialect, tenantId: string, name: string): Promise<TenantRelease> {
   const now = new Date().toISOString();
-  const services = await db.selectFrom('config_objects').select(['id', 'spec']).where('kind', '=', 'service').where('tenant_id', '<>', tenantId).execute();
-  for (const svc of services) {
+  const services: Array<{ tenant: string; name: string }> = [];
+  const candidates = await db
+    .selectFrom('config_objects as o')
+    .innerJoin('tenants as t', 't.id', 'o.tenant_id')
+    .select(['o.id', 'o.name', 'o.spec', 't.name as tenant'])
+    .where('o.kind', '=', 'service')
+    .where('o.tenant_id', '<>', tenantId)
+    .execute();
+  for (const svc of candidates) {
     const spec = dialect.decodeJson(svc.spec) as Record<string, unknown> & { access?: Record<string, unknown> & { sharedWith?: string[] } };
     const shared = spec.access?.sharedWith;
     if (!Array.isArray(shared) || !shared.includes(name)) continue;
@@ -133,7 +140,15 @@ async function releaseSharing(db: Kysely<Database>, dialect: SqlDialect, tenantI
       .set((eb) => ({ spec: encodeSpec(next), version: eb('version', '+', 1), updated_at: now }))
       .where('id', '=', svc.id)
       .execute();
+    services.push({ tenant: svc.tenant, name: svc.name });
   }
+  const obtained = await db
+    .selectFrom('issued_certificates as i')
+    .innerJoin('certificate_authorities as c', 'c.id', 'i.ca_id')
+    .innerJoin('tenants as t', 't.id', 'c.tenant_id')
+    .select(['i.serial', 'i.revoked_at', 'c.name as ca', 't.name as tenant'])
+    .where('i.tenant_id', '=', tenantId)
+    .execute();
   await db
     .updateTable('issued_certificates')
     .set({ revoked_at: now, revocation_reason: 'cessationOfOperation' })
@@ -145,8 +160,14 @@ async function releaseSharing(db: Kysely<Database>, dialect: SqlDialect, tenantI
     .set((eb) => ({ tenant_id: eb.selectFrom('certificate_authorities as c').select('c.tenant_id').whereRef('c.id', '=', 'issued_certificates.ca_id') }))
     .where('tenant_id', '=', tenantId)
     .execute();
-  const cas = await db.selectFrom('certificate_authorities').select(['id', 'spec']).where('tenant_id', '<>', tenantId).execute();
-  for (const ca of cas) {
+  const cas: Array<{ tenant: string; name: string }> = [];
+  const owned = await db
+    .selectFrom('certificate_authorities as c')
+    .innerJoin('tenants as t', 't.id', 'c.tenant_id')
+    .select(['c.id', 'c.name', 'c.spec', 't.name as tenant'])
+    .where('c.tenant_id', '<>', tenantId)
+    .execute();
+  for (const ca of owned) {
     const settings = dialect.decodeJson(ca.spec) as { sharedWith?: string[] };
     if (!settings.sharedWith?.includes(name)) continue;
     await db
@@ -154,5 +175,7 @@ async function releaseSharing(db: Kysely<Database>, dialect: SqlDialect, tenantI
       .set({ spec: JSON.stringify({ ...settings, sharedWith: settings.sharedWith.filter((t) => t !== name) }) })
       .where('id', '=', ca.id)
       .execute();
+    cas.push({ tenant: ca.tenant, name: ca.name });
   }
+  return { services, cas, certificates: obtained.map((c) => ({ tenant: c.tenant, ca: c.ca, serial: c.serial, revokedNow: c.revoked_at === null })) };
 }
