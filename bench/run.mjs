@@ -30,6 +30,9 @@
 //                      (below 25% of a core) (default 30; 0 to not wait)
 //   BENCH_PROFILE      1 to run the gateway with --cpu-prof (profile in bench/results/profiles/)
 //   BENCH_KEEP         1 to keep the temporary data directory (logs, access log) for inspection
+//   BENCH_PIN          1 to pin the servers under test (gateway, reference proxy, nginx) to CPU 0 and
+//                      the load side (wrk and the other load tools, fake upstreams) to CPU 1, with
+//                      taskset: steadier figures on a noisy host (needs 2 CPUs or more)
 //
 // Exit code: 0 when every scenario was measured (whether or not targets are met), 1 when something
 // could not run (the table still shows what was measured).
@@ -74,6 +77,7 @@ const cfg = {
   keep: process.env.BENCH_KEEP === '1',
   idleWait: envNum('BENCH_IDLE_WAIT', 30, 0),
   profile: process.env.BENCH_PROFILE === '1',
+  pin: process.env.BENCH_PIN === '1',
   nproc: cpus().length,
   handshakeConnections: Math.floor(envNum('BENCH_HANDSHAKE_CONNECTIONS', 16, 1)),
   apps: Math.floor(envNum('BENCH_APPS', 100_000, 1)),
@@ -92,6 +96,21 @@ const wantsAuth = AUTH_SCENARIOS.some(wants);
 const wantsLlm = LLM_SCENARIOS.some(wants);
 const wantsGateway = ['gateway-1', 'gateway-many', 'mtls-keepalive', 'plain-keepalive', 'handshakes-gateway', ...AUTH_SCENARIOS, ...LLM_SCENARIOS].some(wants);
 if (cfg.tool !== 'wrk' && cfg.tool !== 'autocannon') throw new Error('BENCH_TOOL must be wrk or autocannon');
+if (cfg.pin && (cfg.nproc < 2 || !hasCommand('taskset'))) throw new Error('BENCH_PIN=1 needs 2 CPUs or more and taskset (util-linux)');
+
+/** With BENCH_PIN, where each side runs. */
+const SERVER_CPU = 0;
+const LOAD_CPU = 1;
+
+/** A command line run on `cpu` when pinning (taskset), as is otherwise. */
+function onCpu(cpu, cmd, args) {
+  return cfg.pin ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+}
+
+/** Pins a running process and all its threads to `cpu` when pinning (threads it starts later inherit it). */
+function pinProcess(pid, cpu) {
+  if (cfg.pin) execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+}
 
 function hasCommand(cmd) {
   try {
@@ -161,7 +180,10 @@ function forkServer(name, script, args) {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 10 s`)), 10_000);
     child.once('message', (m) => {
       clearTimeout(timer);
-      if (m && m.type === 'ready') resolve({ child, port: m.port });
+      if (m && m.type === 'ready') {
+        pinProcess(child.pid, name === 'reference proxy' ? SERVER_CPU : LOAD_CPU);
+        resolve({ child, port: m.port });
+      }
       else reject(new Error(`${name}: unexpected message ${JSON.stringify(m)}`));
     });
     child.once('exit', (code, signal) => {
@@ -347,7 +369,7 @@ export function parseWrk(out) {
 
 function runTool(cmd, args, env) {
   return new Promise((resolve, reject) => {
-    const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env }), cmd);
+    const child = track(spawn(...onCpu(LOAD_CPU, cmd, args), { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env }), cmd);
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -552,7 +574,7 @@ async function startGateway() {
   const outFd = openSync(stdoutFile, 'w');
   const errFd = openSync(stderrFile, 'w');
   const child = track(
-    spawn(process.execPath, [...(cfg.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(BENCH, 'results', 'profiles')}`] : []), bin, 'start'], {
+    spawn(...onCpu(SERVER_CPU, process.execPath, [...(cfg.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(BENCH, 'results', 'profiles')}`] : []), bin, 'start']), {
       cwd: dataDir,
       stdio: ['ignore', outFd, errFd],
       env: {
@@ -710,7 +732,7 @@ async function startNginx(pki) {
   const errFile = join(dir, 'error.log');
   const stderrFile = join(dir, 'stderr.log');
   const errFd = openSync(stderrFile, 'w');
-  const child = track(spawn('nginx', ['-p', dir, '-e', errFile, '-c', confFile], { cwd: dir, stdio: ['ignore', 'ignore', errFd] }), 'nginx');
+  const child = track(spawn(...onCpu(SERVER_CPU, 'nginx', ['-p', dir, '-e', errFile, '-c', confFile]), { cwd: dir, stdio: ['ignore', 'ignore', errFd] }), 'nginx');
   closeSync(errFd);
   const tail = () => {
     let t = '';
