@@ -229,8 +229,7 @@ export class CaService {
     return this.#write(async (tx) => {
       const pki = (await tx.tenant(tenant)).pki;
       if (!(await pki.getCa(name))) throw gatewayError('NOT_FOUND', `Certificate authority "${ref}" not found`);
-      const before = await pki.caIssued(name, serial);
-      const rec = before ? await pki.revokeIssuedByCa(name, serial, new Date(this.#now()).toISOString(), reason) : undefined;
+      const rec = await pki.revokeIssuedByCa(name, serial, new Date(this.#now()).toISOString(), reason);
       if (!rec) throw gatewayError('NOT_FOUND', `Certificate authority "${ref}" issued no certificate with serial "${serial}"`);
       const entries = [{ tenant, action: 'certificate.revoke', object: { kind: 'certificate', name: rec.serial }, details: { reason: rec.revocationReason, ca: name, issuedTo: rec.tenant } }];
       if (rec.tenant !== tenant) entries.push({ tenant: rec.tenant, action: 'certificate.revoke', object: { kind: 'certificate', name: rec.serial }, details: { reason: rec.revocationReason, ca: `${tenant}/${name}`, issuedTo: rec.tenant } });
